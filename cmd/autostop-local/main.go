@@ -1,0 +1,173 @@
+// Command autostop-local runs autostop's local AWS backend: the patched kumo
+// emulator with the app deployed and a customer environment seeded, for any
+// AWS client to drive. See `autostop-local up --help`.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/autostop/autostop/shared/app"
+	"github.com/autostop/autostop/shared/localaws"
+	"github.com/autostop/autostop/shared/localdeploy"
+	"github.com/autostop/autostop/shared/localenv"
+)
+
+const usage = `autostop-local runs autostop on a local AWS backend (the kumo emulator,
+patched by this project), with no AWS account.
+
+Usage:
+  autostop-local up [flags]    start the backend, deploy the app, seed a demo
+                               environment, print how to reach it; Ctrl-C stops
+                               everything
+
+Run 'make up' from the repository root: it builds kumo and the functions first.
+`
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+		fmt.Fprint(os.Stderr, usage)
+		if len(os.Args) < 2 {
+			os.Exit(2)
+		}
+		return
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	var err error
+	switch os.Args[1] {
+	case "up":
+		err = up(ctx, os.Args[2:], os.Stdout)
+	default:
+		err = fmt.Errorf("unknown command %q (try --help)", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "autostop-local:", err)
+		os.Exit(1)
+	}
+}
+
+func up(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: autostop-local up [flags]
+
+Starts kumo on 127.0.0.1, deploys every function and state machine of the app,
+seeds a VPC, subnets, security groups, the hosted zone example.test and ACM
+certificates, prints the environment variables an AWS client needs, and stays up
+until Ctrl-C. Example, in another shell:
+
+  export AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_REGION=us-east-1 \
+         AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+  aws stepfunctions list-state-machines
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	root, _ := localaws.RepoRoot()
+	port := fs.Int("port", 4566, "kumo's port on 127.0.0.1 (0: any free port)")
+	region := fs.String("region", localaws.DefaultRegion, "region the backend serves")
+	kumo := fs.String("kumo", "", "patched kumo binary (default: $AUTOSTOP_KUMO or .build/bin/kumo)")
+	binDir := fs.String("bin-dir", filepath.Join(root, ".build", "local"), "directory with <function>/bootstrap built for this machine")
+	logPath := fs.String("log", filepath.Join(root, ".build", "local-backend.log"), "file for kumo's and the functions' logs")
+	envJSON := fs.String("env-json", "", "also write the seeded environment's IDs to this file as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	logFile, err := os.Create(*logPath)
+	if err != nil {
+		return fmt.Errorf("open log %s: %w", *logPath, err)
+	}
+	defer logFile.Close()
+
+	start := time.Now()
+	step := func(format string, a ...any) {
+		fmt.Fprintf(stdout, "  %-40s %6.2fs\n", fmt.Sprintf(format, a...), time.Since(start).Seconds())
+	}
+
+	fmt.Fprintln(stdout, "Starting the local AWS backend")
+	b, err := localaws.Start(ctx, localaws.Options{
+		Binary: *kumo, Region: *region, Port: *port, Output: logFile,
+		Logger: slog.New(slog.NewJSONHandler(logFile, nil)),
+	})
+	if err != nil {
+		return err
+	}
+	defer b.Stop()
+	step("kumo healthy on %s", b.Endpoint())
+
+	description := app.Description()
+	deployed, err := localdeploy.Deploy(ctx, b, description, localdeploy.Options{RepoRoot: root, BinDir: *binDir})
+	if err != nil {
+		return err
+	}
+	step("%d functions polling, %d state machines", len(deployed.FunctionARNs), len(deployed.StateMachineARNs))
+
+	cfg, err := b.AWSConfig(ctx)
+	if err != nil {
+		return err
+	}
+	env, err := localenv.Seed(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	step("environment seeded")
+
+	if *envJSON != "" {
+		data, _ := json.MarshalIndent(env, "", "  ")
+		if err := os.WriteFile(*envJSON, append(data, '\n'), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", *envJSON, err)
+		}
+	}
+
+	printBanner(stdout, b, env, deployed, *logPath)
+
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "\nStopping the local AWS backend")
+
+	return b.Stop()
+}
+
+func printBanner(w io.Writer, b *localaws.Backend, env *localenv.Environment, d *localdeploy.Deployed, logPath string) {
+	fmt.Fprintf(w, `
+Local AWS backend is up. In another shell:
+
+  export %s
+
+Seeded environment (%s):
+  VPC                 %s  subnets %s (%s)
+  security group      %s  (80/443 open)
+  other VPC           %s  subnet %s  security group %s
+  hosted zone         %s  %s  (domain %s)
+  certificate         %s  (*.%s, valid)
+  other certificate   %s  (does not cover the domain)
+  expired certificate %s
+
+Deployed:
+`, strings.Join(b.Env(), " \\\n         "), env.Region,
+		env.VPCID, strings.Join(env.SubnetIDs, ", "), strings.Join(env.SubnetAZs, ", "), env.WebSGID,
+		env.OtherVPCID, env.OtherSubnetID, env.OtherSGID,
+		env.HostedZoneID, env.ZoneName, env.Domain,
+		env.CertificateARN, env.Domain, env.OtherCertificateARN, env.ExpiredCertificateARN)
+	for id, arn := range d.FunctionARNs {
+		fmt.Fprintf(w, "  function       %-10s %s\n", id, arn)
+	}
+	for id, arn := range d.StateMachineARNs {
+		fmt.Fprintf(w, "  state machine  %-10s %s\n", id, arn)
+	}
+	fmt.Fprintf(w, "\nLogs: %s\nPress Ctrl-C to stop.\n", logPath)
+}

@@ -1,0 +1,290 @@
+// Package awsproxy is a recording, fault-injecting reverse proxy that sits
+// between Lambda function processes and a local AWS backend.
+//
+// Each caller (one function, one test client) gets its own loopback listener,
+// so every recorded call says who made it without touching the request. The
+// proxy also forwards the Lambda Runtime API (/_runtime/…) and notes when a
+// function process polls for its next invocation, which is how the local runner
+// knows a function is ready.
+//
+// Tests and benchmarks read call counts from here, never from the code under
+// test.
+package awsproxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Call is one recorded AWS API call.
+type Call struct {
+	Caller    string        // the listener's caller name (a function name, "client", …)
+	Service   string        // SigV4 signing name
+	Operation string        // API operation name
+	Mutating  bool          // see IsMutating
+	Status    int           // HTTP status returned to the caller
+	Fault     string        // injected error code, "" when the call was forwarded
+	Duration  time.Duration // time spent answering
+}
+
+// rule fails the Nth call of one operation.
+type rule struct {
+	service, operation string
+	nth                int
+	seen               int
+	fault              Fault
+}
+
+// Proxy forwards AWS API calls to a backend, recording them and injecting
+// faults on request. The zero value is not usable; call New.
+type Proxy struct {
+	target  *url.URL
+	forward *httputil.ReverseProxy
+
+	mu        sync.Mutex
+	calls     []Call
+	rules     []*rule
+	polling   map[string]chan struct{} // function name → closed once it polled /next
+	servers   []*http.Server
+	requestID uint64
+}
+
+// New returns a proxy that forwards to target (for example
+// "http://127.0.0.1:4566").
+func New(target string) (*Proxy, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, fmt.Errorf("parse proxy target %q: %w", target, err)
+	}
+
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.FlushInterval = -1 // runtime API long polls and streamed responses pass through at once
+	rp.Transport = &http.Transport{
+		Proxy:               nil,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     90 * time.Second,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+	}
+
+	return &Proxy{target: u, forward: rp, polling: map[string]chan struct{}{}}, nil
+}
+
+// Listen opens a loopback listener whose calls are recorded under caller and
+// returns its base URL, to be used as that caller's AWS_ENDPOINT_URL.
+func (p *Proxy) Listen(caller string) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("listen for caller %s: %w", caller, err)
+	}
+
+	srv := &http.Server{
+		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serve(w, r, caller) }),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+
+	p.mu.Lock()
+	p.servers = append(p.servers, srv)
+	p.mu.Unlock()
+
+	go func() { _ = srv.Serve(ln) }()
+
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Close stops every listener.
+func (p *Proxy) Close() error {
+	p.mu.Lock()
+	servers := p.servers
+	p.servers = nil
+	p.mu.Unlock()
+
+	var errs []error
+	for _, s := range servers {
+		if err := s.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+
+	return errors.Join(errs...)
+}
+
+// FailNth makes the nth call (1-based, counted from now, across all callers)
+// of service's operation fail with fault instead of reaching the backend.
+// service is the SigV4 signing name ("elasticloadbalancing", "lambda", …).
+func (p *Proxy) FailNth(service, operation string, nth int, fault Fault) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	p.rules = append(p.rules, &rule{service: service, operation: operation, nth: nth, fault: fault})
+}
+
+// ClearFaults removes every fault rule.
+func (p *Proxy) ClearFaults() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	p.rules = nil
+}
+
+// Calls returns a copy of the calls recorded so far.
+func (p *Proxy) Calls() []Call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	return append([]Call(nil), p.calls...)
+}
+
+// Reset forgets the recorded calls (fault rules stay).
+func (p *Proxy) Reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	p.calls = nil
+}
+
+// WaitPolling blocks until the function has polled the runtime API for its
+// next invocation at least once, or ctx ends.
+func (p *Proxy) WaitPolling(ctx context.Context, function string) error {
+	ch := p.pollChan(function)
+
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for function %s to poll the runtime API: %w", function, ctx.Err())
+	}
+}
+
+func (p *Proxy) pollChan(function string) chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	ch, ok := p.polling[function]
+	if !ok {
+		ch = make(chan struct{})
+		p.polling[function] = ch
+	}
+
+	return ch
+}
+
+const runtimePrefix = "/_runtime/"
+
+func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, caller string) {
+	if strings.HasPrefix(r.URL.Path, runtimePrefix) {
+		p.serveRuntime(w, r)
+		return
+	}
+
+	start := time.Now()
+
+	var form url.Values
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, "read request body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		form, _ = url.ParseQuery(string(body))
+	}
+
+	op := Identify(r, form)
+
+	if fault, ok := p.match(op); ok {
+		op.RequestID = p.nextRequestID()
+		fault.write(w, op)
+		p.record(Call{Caller: caller, Service: op.Service, Operation: op.Name, Mutating: op.Mutating,
+			Status: fault.status(), Fault: fault.Code, Duration: time.Since(start)})
+
+		return
+	}
+
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	p.forward.ServeHTTP(sw, r)
+	p.record(Call{Caller: caller, Service: op.Service, Operation: op.Name, Mutating: op.Mutating,
+		Status: sw.status, Duration: time.Since(start)})
+}
+
+// serveRuntime forwards a Lambda Runtime API request and notes the first
+// /next poll of each function ("/_runtime/<function>/2018-06-01/runtime/invocation/next").
+func (p *Proxy) serveRuntime(w http.ResponseWriter, r *http.Request) {
+	rest := strings.TrimPrefix(r.URL.Path, runtimePrefix)
+	if fn, tail, ok := strings.Cut(rest, "/"); ok && strings.HasSuffix(tail, "/invocation/next") {
+		ch := p.pollChan(fn)
+		p.mu.Lock()
+		select {
+		case <-ch:
+		default:
+			close(ch)
+		}
+		p.mu.Unlock()
+	}
+
+	p.forward.ServeHTTP(w, r)
+}
+
+func (p *Proxy) match(op Operation) (Fault, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	for _, r := range p.rules {
+		if r.operation != op.Name || (r.service != "" && r.service != op.Service) {
+			continue
+		}
+		r.seen++
+		if r.seen == r.nth {
+			return r.fault, true
+		}
+	}
+
+	return Fault{}, false
+}
+
+func (p *Proxy) record(c Call) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	p.calls = append(p.calls, c)
+}
+
+func (p *Proxy) nextRequestID() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	p.requestID++
+
+	return fmt.Sprintf("00000000-0000-4000-8000-%012d", p.requestID)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -1,0 +1,171 @@
+package localaws_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/autostop/autostop/shared/awsproxy"
+	"github.com/autostop/autostop/shared/localaws"
+	"github.com/autostop/autostop/shared/localaws/localawstest"
+)
+
+func TestDeployFunctionRunsRealBinaryThroughRuntimeAPI(t *testing.T) {
+	ctx := context.Background()
+	b := localawstest.Start(t)
+	bin := localawstest.BuildFunction(t, "./testdata/echo")
+
+	cfg := localaws.FunctionConfig{Name: "echo", TimeoutSec: 10, MemoryMB: 128, Env: map[string]string{"GREETING": "hello"}}
+	if err := b.DeployFunction(ctx, cfg, bin); err != nil {
+		t.Fatal(err)
+	}
+
+	awsCfg, err := b.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := lambda.NewFromConfig(awsCfg).Invoke(ctx, &lambda.InvokeInput{
+		FunctionName: aws.String("echo"),
+		Payload:      []byte(`{"ping":1}`),
+	})
+	if err != nil {
+		t.Fatalf("invoke: %v", err)
+	}
+	if out.FunctionError != nil {
+		t.Fatalf("function error %s: %s", *out.FunctionError, out.Payload)
+	}
+
+	var got struct {
+		Event    map[string]int `json:"event"`
+		Function string         `json:"function"`
+		Greeting string         `json:"greeting"`
+	}
+	if err := json.Unmarshal(out.Payload, &got); err != nil {
+		t.Fatalf("decode %s: %v", out.Payload, err)
+	}
+	if got.Event["ping"] != 1 || got.Function != "echo" || got.Greeting != "hello" {
+		t.Fatalf("echo returned %s; want the event, function name and configured environment", out.Payload)
+	}
+}
+
+func TestProxyRecordsAndInjectsFaults(t *testing.T) {
+	ctx := context.Background()
+	b := localawstest.Start(t)
+
+	url, err := b.Proxy().Listen("client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	awsCfg, err := localaws.ConfigFor(ctx, url, b.Region())
+	if err != nil {
+		t.Fatal(err)
+	}
+	awsCfg.RetryMaxAttempts = 1
+	client := lambda.NewFromConfig(awsCfg)
+
+	b.Proxy().FailNth("lambda", "ListFunctions", 2, awsproxy.AccessDenied)
+
+	if _, err := client.ListFunctions(ctx, &lambda.ListFunctionsInput{}); err != nil {
+		t.Fatalf("first ListFunctions: %v", err)
+	}
+	_, err = client.ListFunctions(ctx, &lambda.ListFunctionsInput{})
+	var apiErr interface{ ErrorCode() string }
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "AccessDenied" {
+		t.Fatalf("second ListFunctions: got %v, want AccessDenied", err)
+	}
+
+	calls := b.Proxy().Calls()
+	if len(calls) != 2 {
+		t.Fatalf("recorded %d calls, want 2: %+v", len(calls), calls)
+	}
+	for i, c := range calls {
+		if c.Caller != "client" || c.Service != "lambda" || c.Operation != "ListFunctions" || c.Mutating {
+			t.Errorf("call %d = %+v", i, c)
+		}
+	}
+	if calls[0].Fault != "" || calls[1].Fault != "AccessDenied" || calls[1].Status != 403 {
+		t.Errorf("faults recorded as %q/%q status %d", calls[0].Fault, calls[1].Fault, calls[1].Status)
+	}
+}
+
+// TestNoOrphansAfterSignal runs a program that holds the backend with a
+// function process, stops it with SIGTERM (and, in a second run, SIGKILL,
+// which leaves cleanup to the kernel), and checks every process it started
+// is gone.
+func TestNoOrphansAfterSignal(t *testing.T) {
+	kumo, err := localaws.FindKumo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder := localawstest.BuildFunction(t, "./testdata/holdbackend")
+	echo := localawstest.BuildFunction(t, "./testdata/echo")
+
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(holder, kumo, echo)
+			cmd.Stderr = os.Stderr
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			if err != nil {
+				_ = cmd.Process.Kill()
+				t.Fatalf("read pids: %v", err)
+			}
+			var pids []int
+			if err := json.Unmarshal([]byte(line), &pids); err != nil || len(pids) != 2 {
+				_ = cmd.Process.Kill()
+				t.Fatalf("pids line %q: %v", line, err)
+			}
+			for _, pid := range pids {
+				if !alive(pid) {
+					t.Fatalf("process %d not running before the signal", pid)
+				}
+			}
+
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			_ = cmd.Wait()
+
+			deadline := time.Now().Add(10 * time.Second)
+			for _, pid := range pids {
+				for alive(pid) {
+					if time.Now().After(deadline) {
+						t.Fatalf("process %d still running after %v of the holder", pid, sig)
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		})
+	}
+}
+
+// alive reports whether pid is a running (not zombie) process.
+func alive(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// The state follows the parenthesised command name.
+	s := string(stat)
+	i := strings.LastIndex(s, ")")
+
+	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z' && s[i+2] != 'X'
+}
+

@@ -1,0 +1,99 @@
+// Package localawstest starts the local AWS backend for tests.
+package localawstest
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/autostop/autostop/shared/localaws"
+)
+
+// Start runs a fresh kumo for the test on a free port and stops it, with
+// every function process, when the test ends. The backend's log is printed
+// when the test fails.
+func Start(t testing.TB) *localaws.Backend {
+	t.Helper()
+
+	logPath := filepath.Join(t.TempDir(), "backend.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatalf("create backend log: %v", err)
+	}
+
+	b, err := localaws.Start(context.Background(), localaws.Options{Output: logFile})
+	if err != nil {
+		_ = logFile.Close()
+		t.Fatalf("start local backend: %v", err)
+	}
+
+	t.Cleanup(func() {
+		if err := b.Stop(); err != nil {
+			t.Errorf("stop local backend: %v", err)
+		}
+		_ = logFile.Close()
+		if t.Failed() {
+			if out, err := os.ReadFile(logPath); err == nil && len(out) > 0 {
+				const max = 8 << 10
+				if len(out) > max {
+					out = out[len(out)-max:]
+				}
+				t.Logf("backend log (tail):\n%s", out)
+			}
+		}
+	})
+
+	return b
+}
+
+var (
+	buildMu  sync.Mutex
+	buildDir string
+	built    = map[string]string{}
+)
+
+// BuildFunction builds the main package at pkg (a path relative to the test's
+// package directory, or an import path) for this machine and returns the
+// binary's path. Each package is built once per test binary run.
+func BuildFunction(t testing.TB, pkg string) string {
+	t.Helper()
+
+	buildMu.Lock()
+	defer buildMu.Unlock()
+
+	abs := pkg
+	if strings.HasPrefix(pkg, ".") {
+		var err error
+		if abs, err = filepath.Abs(pkg); err != nil {
+			t.Fatalf("resolve %s: %v", pkg, err)
+		}
+	}
+	if bin, ok := built[abs]; ok {
+		return bin
+	}
+
+	if buildDir == "" {
+		root, err := localaws.RepoRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		buildDir = filepath.Join(root, ".build", "testfn")
+	}
+
+	bin := filepath.Join(buildDir, strings.NewReplacer("/", "_", ".", "_").Replace(abs), "bootstrap")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out.String())
+	}
+	built[abs] = bin
+
+	return bin
+}

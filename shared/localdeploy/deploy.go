@@ -1,0 +1,185 @@
+// Package localdeploy deploys the app (shared/app) onto the local backend:
+// each function is created in kumo and its built binary started against the
+// Lambda Runtime API, each state machine is created from its ASL file with the
+// same substitutions CDK applies, and the event buses and rules are created
+// with their state machine targets.
+package localdeploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/autostop/autostop/shared/app"
+	"github.com/autostop/autostop/shared/localaws"
+)
+
+// StatesRoleARN is the role the local state machines and event rules are
+// created with; kumo does not evaluate IAM.
+const StatesRoleARN = "arn:aws:iam::" + localaws.AccountID + ":role/autostop-local-states"
+
+// Options configures Deploy.
+type Options struct {
+	// RepoRoot holds statemachine/ (the ASL files).
+	RepoRoot string
+	// BinDir holds one <function ID>/bootstrap per function, built for this
+	// machine (`make local-functions` writes .build/local).
+	BinDir string
+}
+
+// Deployed names what Deploy created.
+type Deployed struct {
+	FunctionARNs     map[string]string // by function ID
+	StateMachineARNs map[string]string // by state machine ID
+	RuleARNs         map[string]string // by rule ID
+}
+
+// Deploy puts the app onto the backend. Functions start in parallel; Deploy
+// returns once every one of them polls the runtime API.
+func Deploy(ctx context.Context, b *localaws.Backend, a app.App, opts Options) (*Deployed, error) {
+	cfg, err := b.AWSConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	out := &Deployed{FunctionARNs: map[string]string{}, StateMachineARNs: map[string]string{}, RuleARNs: map[string]string{}}
+
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, f := range a.Functions {
+		out.FunctionARNs[f.ID] = FunctionARN(b.Region(), f.Name())
+		wg.Go(func() {
+			cfg := localaws.FunctionConfig{
+				Name: f.Name(), Description: f.Description, TimeoutSec: f.TimeoutSec, MemoryMB: f.MemoryMB, Env: f.Env,
+				Tags: map[string]string{"autostop:component": f.ID},
+			}
+			if err := b.DeployFunction(ctx, cfg, filepath.Join(opts.BinDir, f.ID, "bootstrap")); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+
+	states := sfn.NewFromConfig(cfg)
+	for _, sm := range a.StateMachines {
+		arn, err := createStateMachine(ctx, states, sm, opts.RepoRoot, out)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out.StateMachineARNs[sm.ID] = arn
+	}
+
+	events := eventbridge.NewFromConfig(cfg)
+	for _, bus := range a.EventBuses {
+		if err := createBus(ctx, events, bus, out); err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("deploy app locally: %w", err)
+	}
+
+	return out, nil
+}
+
+// FunctionARN is a function's unqualified ARN in the local account.
+func FunctionARN(region, name string) string {
+	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, localaws.AccountID, name)
+}
+
+// Resolve turns a substitution into its local value.
+func (d *Deployed) Resolve(v app.Value) (string, error) {
+	switch {
+	case v.FunctionARN != "":
+		arn, ok := d.FunctionARNs[v.FunctionARN]
+		if !ok {
+			return "", fmt.Errorf("no function %q in the app", v.FunctionARN)
+		}
+		return arn, nil
+	case v.StateMachine != "":
+		arn, ok := d.StateMachineARNs[v.StateMachine]
+		if !ok {
+			return "", fmt.Errorf("state machine %q is not deployed (yet)", v.StateMachine)
+		}
+		return arn, nil
+	default:
+		return v.Literal, nil
+	}
+}
+
+func createStateMachine(ctx context.Context, states *sfn.Client, sm app.StateMachine, root string, d *Deployed) (string, error) {
+	asl, err := sm.ReadASL(root)
+	if err != nil {
+		return "", err
+	}
+
+	values := map[string]string{}
+	for k, v := range sm.Substitutions {
+		if values[k], err = d.Resolve(v); err != nil {
+			return "", fmt.Errorf("state machine %s, substitution %s: %w", sm.ID, k, err)
+		}
+	}
+	def, err := app.Substitute(asl, values)
+	if err != nil {
+		return "", fmt.Errorf("state machine %s: %w", sm.ID, err)
+	}
+
+	created, err := states.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
+		Name:       aws.String(sm.Name()),
+		Definition: aws.String(def),
+		RoleArn:    aws.String(StatesRoleARN),
+		Type:       sfntypes.StateMachineTypeStandard,
+		Tags:       []sfntypes.Tag{{Key: aws.String("autostop:component"), Value: aws.String(sm.ID)}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("create state machine %s: %w", sm.Name(), err)
+	}
+
+	return aws.ToString(created.StateMachineArn), nil
+}
+
+func createBus(ctx context.Context, events *eventbridge.Client, bus app.EventBus, d *Deployed) error {
+	if _, err := events.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus.Name)}); err != nil {
+		return fmt.Errorf("create event bus %s: %w", bus.Name, err)
+	}
+
+	for _, r := range bus.Rules {
+		rule, err := events.PutRule(ctx, &eventbridge.PutRuleInput{
+			Name: aws.String(r.Name()), EventBusName: aws.String(bus.Name),
+			Description: aws.String(r.Description), EventPattern: aws.String(r.Pattern),
+			State: ebtypes.RuleStateEnabled,
+		})
+		if err != nil {
+			return fmt.Errorf("put rule %s on %s: %w", r.Name(), bus.Name, err)
+		}
+		d.RuleARNs[r.ID] = aws.ToString(rule.RuleArn)
+
+		target, err := d.Resolve(app.Value{StateMachine: r.TargetStateMachine})
+		if err != nil {
+			return fmt.Errorf("rule %s: %w", r.ID, err)
+		}
+		if _, err := events.PutTargets(ctx, &eventbridge.PutTargetsInput{
+			Rule: aws.String(r.Name()), EventBusName: aws.String(bus.Name),
+			Targets: []ebtypes.Target{{Id: aws.String(r.TargetStateMachine), Arn: aws.String(target), RoleArn: aws.String(StatesRoleARN)}},
+		}); err != nil {
+			return fmt.Errorf("put target of rule %s: %w", r.Name(), err)
+		}
+	}
+
+	return nil
+}
