@@ -168,4 +168,3 @@ func alive(pid int) bool {
 
 	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z' && s[i+2] != 'X'
 }
-
