@@ -105,7 +105,10 @@ func Seed(ctx context.Context, cfg aws.Config) (*Environment, error) {
 	}{
 		{&env.CertificateARN, []string{"*." + Domain, Domain}, now.Add(-time.Hour), now.AddDate(1, 0, 0)},
 		{&env.OtherCertificateARN, []string{"*.other." + ZoneName}, now.Add(-time.Hour), now.AddDate(1, 0, 0)},
-		{&env.ExpiredCertificateARN, []string{"*." + Domain, Domain}, now.AddDate(-1, 0, 0), now.AddDate(0, 0, -1)},
+		// ACM refuses to import a certificate that has already expired, as a
+		// customer's expired certificate was imported while valid: this one
+		// expires two seconds after it is imported.
+		{&env.ExpiredCertificateARN, []string{"*." + Domain, Domain}, now.AddDate(-1, 0, 0), now.Add(2 * time.Second)},
 	}
 	for _, c := range certs {
 		if *c.arn, err = importCert(ctx, a, c.names, c.from, c.till); err != nil {

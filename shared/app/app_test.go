@@ -1,0 +1,90 @@
+package app
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSubstitute(t *testing.T) {
+	tests := []struct {
+		name    string
+		asl     string
+		values  map[string]string
+		want    string
+		wantErr string
+	}{
+		{name: "all filled", asl: `{"Resource":"${Fn}","X":"${Fn}-${Wait}"}`, values: map[string]string{"Fn": "arn:1", "Wait": "5"}, want: `{"Resource":"arn:1","X":"arn:1-5"}`},
+		{name: "missing value", asl: `{"Resource":"${Fn}"}`, values: map[string]string{}, wantErr: "no value for [Fn]"},
+		{name: "unused value", asl: `{}`, values: map[string]string{"Fn": "x"}, wantErr: "unused values [Fn]"},
+		{name: "not a placeholder", asl: `{"a":"$.b","c":"${ not}"}`, values: nil, want: `{"a":"$.b","c":"${ not}"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Substitute(tt.asl, tt.values)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestPlaceholders(t *testing.T) {
+	got := Placeholders(`${B} ${A} ${B} $A`)
+	if strings.Join(got, ",") != "A,B" {
+		t.Fatalf("got %v", got)
+	}
+}
+
+// TestDescriptionIsConsistent checks what both the CDK stack and the local
+// runner rely on: unique IDs, code for every function, an ASL file for every
+// state machine whose placeholders all have a substitution and the other way
+// round, and rule targets that exist.
+func TestDescriptionIsConsistent(t *testing.T) {
+	a := Description()
+	seen := map[string]bool{}
+	for _, f := range a.Functions {
+		if seen[f.ID] {
+			t.Errorf("duplicate function %s", f.ID)
+		}
+		seen[f.ID] = true
+		if _, err := os.Stat(filepath.Join("../../functions", f.ID, "main.go")); err != nil {
+			t.Errorf("function %s has no code: %v", f.ID, err)
+		}
+		if f.TimeoutSec <= 0 || f.MemoryMB < 128 {
+			t.Errorf("function %s: timeout %d s, memory %d MB", f.ID, f.TimeoutSec, f.MemoryMB)
+		}
+	}
+	machines := map[string]bool{}
+	for _, sm := range a.StateMachines {
+		machines[sm.ID] = true
+		asl, err := sm.ReadASL("../..")
+		if err != nil {
+			t.Fatal(err)
+		}
+		values := map[string]string{}
+		for k, v := range sm.Substitutions {
+			values[k] = "x"
+			if v.FunctionARN != "" && !seen[v.FunctionARN] {
+				t.Errorf("state machine %s: substitution %s names unknown function %s", sm.ID, k, v.FunctionARN)
+			}
+		}
+		if _, err := Substitute(asl, values); err != nil {
+			t.Errorf("state machine %s: %v", sm.ID, err)
+		}
+	}
+	for _, bus := range a.EventBuses {
+		for _, r := range bus.Rules {
+			if !machines[r.TargetStateMachine] {
+				t.Errorf("rule %s targets unknown state machine %s", r.ID, r.TargetStateMachine)
+			}
+		}
+	}
+}
