@@ -1,0 +1,123 @@
+// Package step defines the document the ProvisionLoadBalancer state machine
+// passes from step to step: the (normalized) request, the execution's name,
+// and each step's result. Every step function takes an Input and returns its
+// own result type; the state machine stores that result under
+// $.results.<step> (ResultPath), so the execution history reads as an audit
+// log of what each step found, created or changed.
+package step
+
+import "github.com/autostop/autostop/shared/spec"
+
+// Input is what every step receives.
+type Input struct {
+	// Spec is the request, normalized by the validate step (defaults
+	// filled in: region, scheme, subnets, hosted zone ID without prefix,
+	// full domain).
+	Spec spec.LoadBalancerSpec `json:"spec"`
+	// Execution is the Step Functions execution name: it goes into the
+	// autostop:execution tag of everything this run creates.
+	Execution string `json:"execution"`
+	// Results of the steps so far.
+	Results Results `json:"results"`
+	// Error is set on the rollback path: the error that stopped the run.
+	Error *Error `json:"error,omitempty"`
+}
+
+// Error is Step Functions' error document, as a Catch's ResultPath stores it.
+type Error struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// Results holds each step's result; nil for a step that has not run.
+type Results struct {
+	LoadBalancer *LoadBalancerResult `json:"loadBalancer,omitempty"`
+	ProxyTarget  *ProxyTargetResult  `json:"proxyTarget,omitempty"`
+	Certificate  *CertificateResult  `json:"certificate,omitempty"`
+	Listeners    *ListenersResult    `json:"listeners,omitempty"`
+	DNS          *DNSResult          `json:"dns,omitempty"`
+}
+
+// Actions a step reports for a resource.
+const (
+	Created = "created" // this execution created it
+	Adopted = "adopted" // it existed (created by autostop earlier, or adopted by ARN) and is used as is
+	Updated = "updated" // it existed and this execution changed it
+	Deleted = "deleted" // rollback removed it
+)
+
+// Resource is one AWS resource a step touched.
+type Resource struct {
+	Kind   string `json:"kind"`   // "load-balancer", "target-group", "listener", "security-group", "certificate", "record", "alias", "permission", "version"
+	ID     string `json:"id"`     // ARN where there is one, else the ID or record name
+	Action string `json:"action"` // Created, Adopted, Updated, Deleted
+}
+
+// LoadBalancerResult is the ensure-load-balancer step's result.
+type LoadBalancerResult struct {
+	ARN                   string     `json:"arn"`
+	DNSName               string     `json:"dnsName"`
+	CanonicalHostedZoneID string     `json:"canonicalHostedZoneId"`
+	State                 string     `json:"state"` // provisioning | active | failed
+	SecurityGroupIDs      []string   `json:"securityGroupIds"`
+	Adopted               bool       `json:"adopted"` // never deleted by autostop
+	Resources             []Resource `json:"resources"`
+	// Attempts counts the wait loop's checks (the state machine bounds it).
+	Attempts int `json:"attempts"`
+}
+
+// ProxyTargetResult is the ensure-proxy-target step's result.
+type ProxyTargetResult struct {
+	FunctionARN    string     `json:"functionArn"`
+	Version        string     `json:"version"`
+	AliasARN       string     `json:"aliasArn"`
+	TargetGroupARN string     `json:"targetGroupArn"`
+	Resources      []Resource `json:"resources"`
+}
+
+// CertificateResult is the ensure-certificate step's result.
+type CertificateResult struct {
+	ARN    string `json:"arn,omitempty"` // empty: HTTP only
+	Status string `json:"status,omitempty"`
+	Issued bool   `json:"issued"` // true when requested by autostop
+	// ValidationRecords are the CNAMEs that validate an issued
+	// certificate: upserted with Route 53, to be added by the user otherwise.
+	ValidationRecords []Record   `json:"validationRecords,omitempty"`
+	Resources         []Resource `json:"resources"`
+	Attempts          int        `json:"attempts"`
+}
+
+// Record is a DNS record.
+type Record struct {
+	Name  string `json:"name"`
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// ListenersResult is the ensure-listeners step's result.
+type ListenersResult struct {
+	HTTPSListenerARN string     `json:"httpsListenerArn,omitempty"`
+	HTTPListenerARN  string     `json:"httpListenerArn"`
+	Resources        []Resource `json:"resources"`
+}
+
+// DNSResult is the ensure-DNS step's result.
+type DNSResult struct {
+	// Wildcard is the record rules are reached by: "*.<domain>".
+	Wildcard string `json:"wildcard"`
+	// Records autostop upserted (Route 53) ...
+	Records []Record `json:"records,omitempty"`
+	// ... or the records the user must add at their DNS provider.
+	RecordsToAdd []Record   `json:"recordsToAdd,omitempty"`
+	ChangeID     string     `json:"changeId,omitempty"`
+	ChangeStatus string     `json:"changeStatus,omitempty"` // PENDING | INSYNC
+	Resources    []Resource `json:"resources"`
+	Attempts     int        `json:"attempts"`
+}
+
+// RollbackResult is the rollback step's result.
+type RollbackResult struct {
+	Deleted []Resource `json:"deleted"`
+	// Left lists what this execution created and could not delete.
+	Left []Resource `json:"left"`
+}
