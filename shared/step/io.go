@@ -19,8 +19,38 @@ type Input struct {
 	Execution string `json:"execution"`
 	// Results of the steps so far.
 	Results Results `json:"results"`
+	// Timing bounds the wait loops. The state machine's Init state fills
+	// it from deployment substitutions (short on the local backend).
+	Timing Timing `json:"timing"`
 	// Error is set on the rollback path: the error that stopped the run.
 	Error *Error `json:"error,omitempty"`
+}
+
+// Timing bounds the workflow's Wait + Choice loops. Waiting is the state
+// machine's job, never a sleeping Lambda.
+type Timing struct {
+	LoadBalancerWaitSeconds int `json:"loadBalancerWaitSeconds"`
+	LoadBalancerMaxAttempts int `json:"loadBalancerMaxAttempts"`
+	// CertificateWaitSeconds is the first wait for ISSUED; each next wait
+	// doubles, up to CertificateMaxWaitSeconds.
+	CertificateWaitSeconds    int `json:"certificateWaitSeconds"`
+	CertificateMaxWaitSeconds int `json:"certificateMaxWaitSeconds"`
+	CertificateMaxAttempts    int `json:"certificateMaxAttempts"`
+	DNSWaitSeconds            int `json:"dnsWaitSeconds"`
+	DNSMaxAttempts            int `json:"dnsMaxAttempts"`
+}
+
+// CertificateWait is the wait before check number attempt+1 (attempt ≥ 1):
+// CertificateWaitSeconds doubled attempt-1 times, capped at
+// CertificateMaxWaitSeconds. Step Functions has no arithmetic the local
+// backend runs, so the certificate step computes it.
+func (t Timing) CertificateWait(attempt int) int {
+	wait := max(t.CertificateWaitSeconds, 1)
+	for i := 1; i < attempt && wait < t.CertificateMaxWaitSeconds; i++ {
+		wait *= 2
+	}
+
+	return min(wait, max(t.CertificateMaxWaitSeconds, 1))
 }
 
 // Error is Step Functions' error document, as a Catch's ResultPath stores it.
@@ -85,6 +115,9 @@ type CertificateResult struct {
 	ValidationRecords []Record   `json:"validationRecords,omitempty"`
 	Resources         []Resource `json:"resources"`
 	Attempts          int        `json:"attempts"`
+	// NextWaitSeconds is how long the state machine waits before checking
+	// again (Timing.CertificateWait(Attempts)).
+	NextWaitSeconds int `json:"nextWaitSeconds,omitempty"`
 }
 
 // Record is a DNS record.

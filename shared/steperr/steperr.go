@@ -34,6 +34,10 @@ type Throttled struct{ Message string }
 // AccessDenied: the function's role may not make a call. Not retried.
 type AccessDenied struct{ Message string }
 
+// RollbackIncomplete: the rollback could not delete everything this
+// execution created; the message lists what is left and the original error.
+type RollbackIncomplete struct{ Message string }
+
 // Internal: anything else (an unexpected AWS error, a bug). Retried a few
 // times: most are transient.
 type Internal struct{ Message string }
@@ -45,8 +49,10 @@ func (e *Throttled) Error() string      { return e.Message }
 func (e *AccessDenied) Error() string   { return e.Message }
 func (e *Internal) Error() string       { return e.Message }
 
+func (e *RollbackIncomplete) Error() string { return e.Message }
+
 // Names lists every error name a step can fail with.
-var Names = []string{"InvalidRequest", "Conflict", "NotFound", "Throttled", "AccessDenied", "Internal"}
+var Names = []string{"InvalidRequest", "Conflict", "NotFound", "Throttled", "AccessDenied", "Internal", "RollbackIncomplete"}
 
 // Invalid returns an InvalidRequest error.
 func Invalid(format string, a ...any) error { return &InvalidRequest{Message: sprintf(format, a...)} }
@@ -83,6 +89,7 @@ func Map(err error) error {
 		thr *Throttled
 		ad  *AccessDenied
 		in  *Internal
+		ri  *RollbackIncomplete
 	)
 	msg := err.Error()
 	switch {
@@ -98,6 +105,8 @@ func Map(err error) error {
 		return &AccessDenied{Message: msg}
 	case errors.As(err, &in):
 		return &Internal{Message: msg}
+	case errors.As(err, &ri):
+		return &RollbackIncomplete{Message: msg}
 	}
 
 	var apiErr smithy.APIError
