@@ -34,7 +34,9 @@ type Call struct {
 	Mutating  bool          // see IsMutating
 	Status    int           // HTTP status returned to the caller
 	Fault     string        // injected error code, "" when the call was forwarded
-	Duration  time.Duration // time spent answering
+	Duration  time.Duration // time until the response headers
+
+	start time.Time
 }
 
 // rule fails the Nth call of one operation.
@@ -67,8 +69,29 @@ func New(target string) (*Proxy, error) {
 		return nil, fmt.Errorf("parse proxy target %q: %w", target, err)
 	}
 
+	p := &Proxy{target: u, polling: map[string]chan struct{}{}}
+
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.FlushInterval = -1 // runtime API long polls and streamed responses pass through at once
+	// Record a call before its response reaches the caller, so a caller
+	// that reads Calls() right after its call returns finds it there.
+	rp.ModifyResponse = func(resp *http.Response) error {
+		if pending, ok := resp.Request.Context().Value(pendingKey{}).(*Call); ok {
+			pending.Status = resp.StatusCode
+			pending.Duration = time.Since(pending.start)
+			p.record(*pending)
+		}
+
+		return nil
+	}
+	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		if pending, ok := r.Context().Value(pendingKey{}).(*Call); ok {
+			pending.Status = http.StatusBadGateway
+			pending.Duration = time.Since(pending.start)
+			p.record(*pending)
+		}
+		http.Error(w, "proxy: "+err.Error(), http.StatusBadGateway)
+	}
 	rp.Transport = &http.Transport{
 		Proxy:               nil,
 		MaxIdleConnsPerHost: 64,
@@ -76,8 +99,13 @@ func New(target string) (*Proxy, error) {
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 	}
 
-	return &Proxy{target: u, forward: rp, polling: map[string]chan struct{}{}}, nil
+	p.forward = rp
+
+	return p, nil
 }
+
+// pendingKey carries the Call being forwarded in the request's context.
+type pendingKey struct{}
 
 // Listen opens a loopback listener whose calls are recorded under caller and
 // returns its base URL, to be used as that caller's AWS_ENDPOINT_URL.
@@ -203,17 +231,15 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, caller string) {
 
 	if fault, ok := p.match(op); ok {
 		op.RequestID = p.nextRequestID()
-		fault.write(w, op)
 		p.record(Call{Caller: caller, Service: op.Service, Operation: op.Name, Mutating: op.Mutating,
 			Status: fault.status(), Fault: fault.Code, Duration: time.Since(start)})
+		fault.write(w, op)
 
 		return
 	}
 
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	p.forward.ServeHTTP(sw, r)
-	p.record(Call{Caller: caller, Service: op.Service, Operation: op.Name, Mutating: op.Mutating,
-		Status: sw.status, Duration: time.Since(start)})
+	pending := &Call{Caller: caller, Service: op.Service, Operation: op.Name, Mutating: op.Mutating, start: start}
+	p.forward.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), pendingKey{}, pending)))
 }
 
 // serveRuntime forwards a Lambda Runtime API request and notes the first
@@ -266,25 +292,3 @@ func (p *Proxy) nextRequestID() string {
 
 	return fmt.Sprintf("00000000-0000-4000-8000-%012d", p.requestID)
 }
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if !s.wrote {
-		s.status, s.wrote = code, true
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
