@@ -1,0 +1,381 @@
+package proxytarget
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/autostop/autostop/shared/ownership"
+	"github.com/autostop/autostop/shared/step"
+	"github.com/autostop/autostop/shared/steperr"
+)
+
+// Resource kinds this step reports.
+const (
+	KindVersion     = "version"
+	KindAlias       = "alias"
+	KindTargetGroup = "target-group"
+	KindPermission  = "permission"
+	KindTarget      = "target" // ID: the alias ARN registered in the target group just before it
+)
+
+// Ensure makes the proxy-manager function's alias "live" the target of the
+// load balancer's proxy target group (see the package comment), creating
+// only what is missing. A second run with nothing to change makes no
+// mutating call.
+//
+// Reported actions: a target group tagged with this execution is "created"
+// (also when a retry of this execution finds it), one of an earlier
+// execution of the same load balancer is "adopted" ("updated" when its
+// attribute had to be set); the version, alias, permission and target are
+// "created" when this run made them, "adopted" when they existed.
+//
+// Errors: NotFound when the function is missing in the load balancer's
+// region; Conflict when a target group of that name exists and is not this
+// load balancer's, or is not a Lambda target group.
+func Ensure(ctx context.Context, c Clients, cfg Config, in step.Input) (step.ProxyTargetResult, error) {
+	cfg = cfg.withDefaults()
+	lb, execution := in.Spec.Name, in.Execution
+	if lb == "" || execution == "" {
+		return step.ProxyTargetResult{}, steperr.Invalid("ensure proxy target: load balancer name and execution are required")
+	}
+
+	var res step.ProxyTargetResult
+	add := func(kind, id, action string) {
+		res.Resources = append(res.Resources, step.Resource{Kind: kind, ID: id, Action: action})
+	}
+
+	fn, err := c.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(cfg.FunctionName)})
+	if hasCode(err, codeLambdaNotFound) {
+		return res, steperr.Missing("proxy function %s not found in %s: it is deployed with the app, in the load balancer's region", cfg.FunctionName, in.Spec.Region)
+	}
+	if err != nil {
+		return res, fmt.Errorf("get proxy function %s: %w", cfg.FunctionName, err)
+	}
+	res.FunctionARN = aws.ToString(fn.Configuration.FunctionArn)
+
+	// The target group first: a name taken by a foreign target group fails
+	// the step before it changes anything.
+	tg, err := ensureTargetGroup(ctx, c.ELBv2, lb, execution, in.Spec.Tags)
+	if err != nil {
+		return res, err
+	}
+	res.TargetGroupARN = tg.arn
+	add(KindTargetGroup, tg.arn, tg.action)
+
+	alias, err := ensureAlias(ctx, c.Lambda, cfg.FunctionName, aws.ToString(fn.Configuration.CodeSha256))
+	if err != nil {
+		return res, err
+	}
+	res.Version, res.AliasARN = alias.version, alias.arn
+	add(KindVersion, res.FunctionARN+":"+alias.version, alias.versionAction)
+	add(KindAlias, alias.arn, alias.aliasAction)
+
+	action, err := ensurePermission(ctx, c.Lambda, cfg.FunctionName, lb, tg.arn)
+	if err != nil {
+		return res, err
+	}
+	add(KindPermission, alias.arn+"#"+StatementID(lb), action)
+
+	if action, err = ensureTarget(ctx, c.ELBv2, tg.arn, alias.arn); err != nil {
+		return res, err
+	}
+	add(KindTarget, alias.arn, action)
+
+	return res, nil
+}
+
+type aliasState struct {
+	arn, version               string
+	aliasAction, versionAction string
+}
+
+// ensureAlias finds the alias "live" (kept where it points), or publishes
+// $LATEST (AWS returns the latest version when $LATEST is unchanged since)
+// and creates the alias on that version.
+func ensureAlias(ctx context.Context, l Lambda, function, codeSha string) (aliasState, error) {
+	got, err := l.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(function), Name: aws.String(AliasName)})
+	if err == nil {
+		return aliasState{arn: aws.ToString(got.AliasArn), version: aws.ToString(got.FunctionVersion), aliasAction: step.Adopted, versionAction: step.Adopted}, nil
+	}
+	if !hasCode(err, codeLambdaNotFound) {
+		return aliasState{}, fmt.Errorf("get alias %s:%s: %w", function, AliasName, err)
+	}
+
+	// Which versions exist, to tell a new version from the latest one
+	// returned again.
+	existing := map[string]bool{}
+	pages := lambda.NewListVersionsByFunctionPaginator(l, &lambda.ListVersionsByFunctionInput{FunctionName: aws.String(function)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return aliasState{}, fmt.Errorf("list versions of %s: %w", function, err)
+		}
+		for _, v := range page.Versions {
+			existing[aws.ToString(v.Version)] = true
+		}
+	}
+
+	// CodeSha256 guards against publishing code other than what GetFunction saw.
+	pub, err := l.PublishVersion(ctx, &lambda.PublishVersionInput{
+		FunctionName: aws.String(function),
+		CodeSha256:   aws.String(codeSha),
+		Description:  aws.String("autostop proxy, published for the load balancers' alias " + AliasName),
+	})
+	if err != nil {
+		return aliasState{}, fmt.Errorf("publish version of %s: %w", function, err)
+	}
+	st := aliasState{version: aws.ToString(pub.Version), versionAction: step.Created, aliasAction: step.Created}
+	if existing[st.version] {
+		st.versionAction = step.Adopted
+	}
+
+	created, err := l.CreateAlias(ctx, &lambda.CreateAliasInput{
+		FunctionName:    aws.String(function),
+		Name:            aws.String(AliasName),
+		FunctionVersion: aws.String(st.version),
+		Description:     aws.String("autostop: the version the load balancers' proxy target groups invoke"),
+	})
+	if hasCode(err, codeLambdaConflict) {
+		// Another execution created it meanwhile: use it as it is.
+		got, err := l.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(function), Name: aws.String(AliasName)})
+		if err != nil {
+			return aliasState{}, fmt.Errorf("get alias %s:%s after a concurrent create: %w", function, AliasName, err)
+		}
+		return aliasState{arn: aws.ToString(got.AliasArn), version: aws.ToString(got.FunctionVersion), aliasAction: step.Adopted, versionAction: step.Adopted}, nil
+	}
+	if err != nil {
+		return aliasState{}, fmt.Errorf("create alias %s:%s -> %s: %w", function, AliasName, st.version, err)
+	}
+	st.arn = aws.ToString(created.AliasArn)
+
+	return st, nil
+}
+
+type targetGroupState struct{ arn, action string }
+
+// ensureTargetGroup finds the load balancer's proxy target group by name
+// (it must carry the load balancer's tags) or creates it with them, and
+// turns on multi-value headers when they are off.
+func ensureTargetGroup(ctx context.Context, e ELBv2, lb, execution string, userTags map[string]string) (targetGroupState, error) {
+	name := TargetGroupName(lb)
+
+	tg, err := findTargetGroup(ctx, e, name)
+	if err != nil {
+		return targetGroupState{}, err
+	}
+	if tg == nil {
+		tags := ownership.Tags(lb, execution, userTags)
+		elbTags := make([]elbtypes.Tag, 0, len(tags))
+		for _, k := range ownership.Keys(tags) {
+			elbTags = append(elbTags, elbtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+		}
+		out, err := e.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{
+			Name:       aws.String(name),
+			TargetType: elbtypes.TargetTypeEnumLambda,
+			Tags:       elbTags,
+		})
+		if hasCode(err, codeDuplicateTGName) {
+			return targetGroupState{}, steperr.Conflicting("target group %s exists with other settings and is not load balancer %s's proxy target group", name, lb)
+		}
+		if err != nil {
+			return targetGroupState{}, fmt.Errorf("create target group %s: %w", name, err)
+		}
+		if len(out.TargetGroups) == 0 {
+			return targetGroupState{}, fmt.Errorf("create target group %s: no target group in the answer", name)
+		}
+		// CreateTargetGroup returns an existing target group of the same
+		// name and settings: the tags below decide whose it is.
+		tg = &out.TargetGroups[0]
+	}
+	arn := aws.ToString(tg.TargetGroupArn)
+
+	if tg.TargetType != elbtypes.TargetTypeEnumLambda {
+		return targetGroupState{}, steperr.Conflicting("target group %s (%s) has target type %s, not lambda", name, arn, tg.TargetType)
+	}
+	tags, err := targetGroupTags(ctx, e, arn)
+	if err != nil {
+		return targetGroupState{}, err
+	}
+	if !ownership.OwnedByLoadBalancer(tags, lb) {
+		return targetGroupState{}, steperr.Conflicting("target group %s (%s) exists and is not autostop's for load balancer %s (tags %s=%q, %s=%q)",
+			name, arn, lb, ownership.ManagedByKey, tags[ownership.ManagedByKey], ownership.LoadBalancerKey, tags[ownership.LoadBalancerKey])
+	}
+	st := targetGroupState{arn: arn, action: step.Adopted}
+	if ownership.CreatedBy(tags, lb, execution) {
+		st.action = step.Created
+	}
+
+	attrs, err := e.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(arn)})
+	if err != nil {
+		return targetGroupState{}, fmt.Errorf("describe attributes of target group %s: %w", arn, err)
+	}
+	for _, a := range attrs.Attributes {
+		if aws.ToString(a.Key) == MultiValueHeadersAttr && aws.ToString(a.Value) == "true" {
+			return st, nil
+		}
+	}
+	_, err = e.ModifyTargetGroupAttributes(ctx, &elbv2.ModifyTargetGroupAttributesInput{
+		TargetGroupArn: aws.String(arn),
+		Attributes:     []elbtypes.TargetGroupAttribute{{Key: aws.String(MultiValueHeadersAttr), Value: aws.String("true")}},
+	})
+	if err != nil {
+		return targetGroupState{}, fmt.Errorf("enable %s on target group %s: %w", MultiValueHeadersAttr, arn, err)
+	}
+	if st.action == step.Adopted {
+		st.action = step.Updated
+	}
+
+	return st, nil
+}
+
+// findTargetGroup returns the target group called name, nil when there is none.
+func findTargetGroup(ctx context.Context, e ELBv2, name string) (*elbtypes.TargetGroup, error) {
+	out, err := e.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{name}})
+	if hasCode(err, codeTGNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describe target group %s: %w", name, err)
+	}
+	for i := range out.TargetGroups {
+		if aws.ToString(out.TargetGroups[i].TargetGroupName) == name {
+			return &out.TargetGroups[i], nil
+		}
+	}
+
+	return nil, nil
+}
+
+// targetGroupTags returns a target group's tags as a map.
+func targetGroupTags(ctx context.Context, e ELBv2, arn string) (map[string]string, error) {
+	out, err := e.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: []string{arn}})
+	if err != nil {
+		return nil, fmt.Errorf("describe tags of target group %s: %w", arn, err)
+	}
+	tags := map[string]string{}
+	for _, d := range out.TagDescriptions {
+		if aws.ToString(d.ResourceArn) != arn {
+			continue
+		}
+		for _, t := range d.Tags {
+			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+
+	return tags, nil
+}
+
+// ensurePermission makes the alias's policy hold statement autostop-<lb>
+// granting the target group's invocations. A statement of that id granting
+// something else (another target group ARN) is replaced.
+func ensurePermission(ctx context.Context, l Lambda, function, lb, tgARN string) (string, error) {
+	sid := StatementID(lb)
+	stmt, err := findStatement(ctx, l, function, sid)
+	if err != nil {
+		return "", err
+	}
+	if stmt.grants(tgARN) {
+		return step.Adopted, nil
+	}
+
+	action := step.Created
+	if stmt != nil {
+		// Statement ids are derived from the load balancer's name, so a
+		// stale one (an earlier target group of this name) is ours to replace.
+		_, err := l.RemovePermission(ctx, &lambda.RemovePermissionInput{
+			FunctionName: aws.String(function), Qualifier: aws.String(AliasName), StatementId: aws.String(sid),
+		})
+		if err != nil && !hasCode(err, codeLambdaNotFound) {
+			return "", fmt.Errorf("remove stale permission %s from %s:%s: %w", sid, function, AliasName, err)
+		}
+		action = step.Updated
+	}
+
+	_, err = l.AddPermission(ctx, &lambda.AddPermissionInput{
+		FunctionName: aws.String(function),
+		Qualifier:    aws.String(AliasName),
+		StatementId:  aws.String(sid),
+		Action:       aws.String(InvokeAction),
+		Principal:    aws.String(ELBPrincipal),
+		SourceArn:    aws.String(tgARN),
+	})
+	if hasCode(err, codeLambdaConflict) {
+		// Added by a concurrent run: fine if it grants the same thing.
+		stmt, err := findStatement(ctx, l, function, sid)
+		if err != nil {
+			return "", err
+		}
+		if stmt.grants(tgARN) {
+			return step.Adopted, nil
+		}
+		return "", steperr.Conflicting("permission %s on %s:%s exists and does not grant target group %s", sid, function, AliasName, tgARN)
+	}
+	if err != nil {
+		return "", fmt.Errorf("add permission %s to %s:%s for %s: %w", sid, function, AliasName, tgARN, err)
+	}
+
+	return action, nil
+}
+
+// ensureTarget registers the alias as the target group's only target. A
+// Lambda target group holds one function: any other registered target (an
+// older alias or version) is deregistered first.
+func ensureTarget(ctx context.Context, e ELBv2, tgARN, aliasARN string) (string, error) {
+	health, err := e.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tgARN)})
+	if err != nil {
+		return "", fmt.Errorf("describe targets of %s: %w", tgARN, err)
+	}
+
+	var others []elbtypes.TargetDescription
+	registered := false
+	for _, d := range health.TargetHealthDescriptions {
+		if d.Target == nil || isLeaving(d) {
+			continue
+		}
+		if aws.ToString(d.Target.Id) == aliasARN {
+			registered = true
+			continue
+		}
+		others = append(others, elbtypes.TargetDescription{Id: d.Target.Id})
+	}
+	if registered && len(others) == 0 {
+		return step.Adopted, nil
+	}
+
+	action := step.Created
+	if len(others) > 0 {
+		if _, err := e.DeregisterTargets(ctx, &elbv2.DeregisterTargetsInput{TargetGroupArn: aws.String(tgARN), Targets: others}); err != nil {
+			return "", fmt.Errorf("deregister other targets from %s: %w", tgARN, err)
+		}
+		action = step.Updated
+	}
+	if registered {
+		return action, nil
+	}
+
+	_, err = e.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{
+		TargetGroupArn: aws.String(tgARN),
+		Targets:        []elbtypes.TargetDescription{{Id: aws.String(aliasARN)}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("register %s in %s: %w", aliasARN, tgARN, err)
+	}
+
+	return action, nil
+}
+
+// isLeaving reports whether a listed target is on its way out (draining)
+// or not registered at all.
+func isLeaving(d elbtypes.TargetHealthDescription) bool {
+	if d.TargetHealth == nil {
+		return false
+	}
+	s := d.TargetHealth.State
+
+	return s == elbtypes.TargetHealthStateEnumDraining || s == elbtypes.TargetHealthStateEnumUnused && d.TargetHealth.Reason == elbtypes.TargetHealthReasonEnumNotRegistered
+}

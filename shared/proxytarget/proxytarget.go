@@ -1,0 +1,175 @@
+// Package proxytarget makes the proxy-manager function the target of a load
+// balancer: the ensure-proxy-target step of ProvisionLoadBalancer.
+//
+// The proxy-manager function is ONE function per deployment (deployed with
+// the app, never created or deleted here), shared by every load balancer.
+// For each load balancer this package ensures:
+//
+//   - an alias "live" on a published version of the function (shared; found
+//     or published once, never moved here: moving the alias is the
+//     code-update procedure's job);
+//   - a Lambda target group "<lb>-proxy" carrying the ownership tags, with
+//     lambda.multi_value_headers.enabled = true;
+//   - a statement "autostop-<lb>" in the alias's resource policy letting
+//     elasticloadbalancing.amazonaws.com invoke it, with SourceArn = that
+//     target group (AWS requires it before RegisterTargets);
+//   - the alias ARN registered as the target group's target.
+//
+// Ensure is find-or-create: a re-run makes no mutating call. DeleteCreatedBy
+// undoes what one execution created, for the rollback.
+package proxytarget
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/smithy-go"
+)
+
+// Fixed names.
+const (
+	// DefaultFunctionName is the proxy-manager function's name when
+	// PROXY_FUNCTION_NAME is not set.
+	DefaultFunctionName = "autostop-proxy"
+	// AliasName is the alias the target groups invoke.
+	AliasName = "live"
+	// ELBPrincipal is the service principal the permission is granted to.
+	ELBPrincipal = "elasticloadbalancing.amazonaws.com"
+	// InvokeAction is the action the permission grants.
+	InvokeAction = "lambda:InvokeFunction"
+	// MultiValueHeadersAttr makes the ALB pass repeated headers and query
+	// parameters to the function (otherwise only the last value survives).
+	MultiValueHeadersAttr = "lambda.multi_value_headers.enabled"
+
+	targetGroupSuffix  = "-proxy"
+	maxTargetGroupName = 32
+)
+
+// Config is the step's configuration, read from the environment once per
+// function (see ConfigFromEnv).
+type Config struct {
+	// FunctionName of the proxy-manager function (env PROXY_FUNCTION_NAME,
+	// default "autostop-proxy"). It must exist in the load balancer's
+	// region: an ALB can only target a function of its own region.
+	FunctionName string
+	// DeleteAttempts bounds the DeleteTargetGroup calls DeleteCreatedBy
+	// makes while AWS answers ResourceInUse (a listener still forwards to
+	// the target group). Default 4.
+	DeleteAttempts int
+	// DeleteBackoff is the wait before the second attempt; it doubles for
+	// each further one. Default 1s (so 1+2+4 s at most with 4 attempts).
+	DeleteBackoff time.Duration
+}
+
+// ConfigFromEnv reads Config from the environment.
+func ConfigFromEnv() Config {
+	return Config{FunctionName: os.Getenv("PROXY_FUNCTION_NAME")}.withDefaults()
+}
+
+func (c Config) withDefaults() Config {
+	if c.FunctionName == "" {
+		c.FunctionName = DefaultFunctionName
+	}
+	if c.DeleteAttempts <= 0 {
+		c.DeleteAttempts = 4
+	}
+	if c.DeleteBackoff <= 0 {
+		c.DeleteBackoff = time.Second
+	}
+
+	return c
+}
+
+// ELBv2 is the part of the Elastic Load Balancing v2 client this package uses.
+type ELBv2 interface {
+	DescribeTargetGroups(ctx context.Context, in *elbv2.DescribeTargetGroupsInput, optFns ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupsOutput, error)
+	CreateTargetGroup(ctx context.Context, in *elbv2.CreateTargetGroupInput, optFns ...func(*elbv2.Options)) (*elbv2.CreateTargetGroupOutput, error)
+	DeleteTargetGroup(ctx context.Context, in *elbv2.DeleteTargetGroupInput, optFns ...func(*elbv2.Options)) (*elbv2.DeleteTargetGroupOutput, error)
+	DescribeTags(ctx context.Context, in *elbv2.DescribeTagsInput, optFns ...func(*elbv2.Options)) (*elbv2.DescribeTagsOutput, error)
+	DescribeTargetGroupAttributes(ctx context.Context, in *elbv2.DescribeTargetGroupAttributesInput, optFns ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupAttributesOutput, error)
+	ModifyTargetGroupAttributes(ctx context.Context, in *elbv2.ModifyTargetGroupAttributesInput, optFns ...func(*elbv2.Options)) (*elbv2.ModifyTargetGroupAttributesOutput, error)
+	DescribeTargetHealth(ctx context.Context, in *elbv2.DescribeTargetHealthInput, optFns ...func(*elbv2.Options)) (*elbv2.DescribeTargetHealthOutput, error)
+	RegisterTargets(ctx context.Context, in *elbv2.RegisterTargetsInput, optFns ...func(*elbv2.Options)) (*elbv2.RegisterTargetsOutput, error)
+	DeregisterTargets(ctx context.Context, in *elbv2.DeregisterTargetsInput, optFns ...func(*elbv2.Options)) (*elbv2.DeregisterTargetsOutput, error)
+}
+
+// Lambda is the part of the Lambda client this package uses.
+type Lambda interface {
+	GetFunction(ctx context.Context, in *lambda.GetFunctionInput, optFns ...func(*lambda.Options)) (*lambda.GetFunctionOutput, error)
+	GetAlias(ctx context.Context, in *lambda.GetAliasInput, optFns ...func(*lambda.Options)) (*lambda.GetAliasOutput, error)
+	CreateAlias(ctx context.Context, in *lambda.CreateAliasInput, optFns ...func(*lambda.Options)) (*lambda.CreateAliasOutput, error)
+	ListVersionsByFunction(ctx context.Context, in *lambda.ListVersionsByFunctionInput, optFns ...func(*lambda.Options)) (*lambda.ListVersionsByFunctionOutput, error)
+	PublishVersion(ctx context.Context, in *lambda.PublishVersionInput, optFns ...func(*lambda.Options)) (*lambda.PublishVersionOutput, error)
+	GetPolicy(ctx context.Context, in *lambda.GetPolicyInput, optFns ...func(*lambda.Options)) (*lambda.GetPolicyOutput, error)
+	AddPermission(ctx context.Context, in *lambda.AddPermissionInput, optFns ...func(*lambda.Options)) (*lambda.AddPermissionOutput, error)
+	RemovePermission(ctx context.Context, in *lambda.RemovePermissionInput, optFns ...func(*lambda.Options)) (*lambda.RemovePermissionOutput, error)
+}
+
+// Clients are the AWS clients of one region.
+type Clients struct {
+	ELBv2  ELBv2
+	Lambda Lambda
+}
+
+// NewClients builds the clients for region (the load balancer's; cfg's own
+// region when empty).
+func NewClients(cfg aws.Config, region string) Clients {
+	if region == "" {
+		region = cfg.Region
+	}
+
+	return Clients{
+		ELBv2:  elbv2.NewFromConfig(cfg, func(o *elbv2.Options) { o.Region = region }),
+		Lambda: lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.Region = region }),
+	}
+}
+
+// TargetGroupName is the proxy target group's name for load balancer lb:
+// "<lb>-proxy". Target group names are at most 32 characters while load
+// balancer names may have 32 too, so a name longer than 26 characters is
+// cut to its first 26 (trailing hyphens dropped) before the suffix. Two
+// load balancers whose names share those 26 characters map to the same
+// target group name: the second one's run then finds a target group tagged
+// for another load balancer and fails with Conflict (never shares it).
+func TargetGroupName(lb string) string {
+	base := lb
+	if max := maxTargetGroupName - len(targetGroupSuffix); len(base) > max {
+		base = strings.TrimRight(base[:max], "-")
+	}
+
+	return base + targetGroupSuffix
+}
+
+// StatementID is the id of load balancer lb's statement in the alias's
+// resource policy.
+func StatementID(lb string) string { return "autostop-" + lb }
+
+// hasCode reports whether err is an AWS API error with one of codes.
+func hasCode(err error, codes ...string) bool {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	for _, c := range codes {
+		if apiErr.ErrorCode() == c {
+			return true
+		}
+	}
+
+	return false
+}
+
+// AWS error codes this package routes on.
+const (
+	codeLambdaNotFound  = "ResourceNotFoundException"
+	codeLambdaConflict  = "ResourceConflictException"
+	codeTGNotFound      = "TargetGroupNotFound"
+	codeDuplicateTGName = "DuplicateTargetGroupName"
+	codeResourceInUse   = "ResourceInUse"
+)
