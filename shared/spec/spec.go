@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 )
 
 // DNS providers.
@@ -94,6 +95,9 @@ func Parse(data []byte) (LoadBalancerSpec, error) {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return LoadBalancerSpec{}, fmt.Errorf("parse load balancer spec: unexpected data after the JSON object")
+	}
+	if err := checkFieldNames(data, reflect.TypeOf(s)); err != nil {
+		return LoadBalancerSpec{}, fmt.Errorf("parse load balancer spec: %w", err)
 	}
 
 	return s, nil
