@@ -1,0 +1,40 @@
+// Command ensure-load-balancer is the ProvisionLoadBalancer step that finds,
+// adopts or creates the Application Load Balancer (and its default security
+// group) and reports its state for the state machine's wait loop.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/autostop/autostop/shared/loadbalancer"
+	"github.com/autostop/autostop/shared/step"
+	"github.com/autostop/autostop/shared/steperr"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("load AWS config", "error", err)
+		os.Exit(1)
+	}
+
+	lambda.Start(steperr.Handler(func(ctx context.Context, in step.Input) (step.LoadBalancerResult, error) {
+		l := log.With("execution", in.Execution, "loadBalancer", in.Spec.Name, "region", in.Spec.Region)
+		res, err := loadbalancer.Ensure(ctx, loadbalancer.NewClients(cfg, in.Spec.Region), in)
+		if err != nil {
+			l.Error("ensure load balancer", "error", err)
+
+			return res, err
+		}
+		l.Info("load balancer ensured", "arn", res.ARN, "state", res.State, "adopted", res.Adopted,
+			"attempts", res.Attempts, "resources", res.Resources)
+
+		return res, nil
+	}))
+}

@@ -1,0 +1,188 @@
+package loadbalancer
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/autostop/autostop/shared/ownership"
+	"github.com/autostop/autostop/shared/step"
+)
+
+func TestDeleteCreatedBy(t *testing.T) {
+	savedGone, savedGroup := lbGoneDelays, groupDeleteDelays
+	t.Cleanup(func() { lbGoneDelays, groupDeleteDelays = savedGone, savedGroup })
+	lbGoneDelays = []time.Duration{0, 0}
+	ours := func(exec string) map[string]string { return ownership.Tags("web", exec, nil) }
+	// created: what Ensure leaves behind for exec.
+	created := func(exec string) func(f *fakeAWS) {
+		return func(f *fakeAWS) {
+			sg := f.addGroup("autostop-web", testVPC, ours(exec), webRules(anyIPv4)...)
+			f.addLB("web", "internet-facing", "ipv4", testSubnets, []string{sg}, ours(exec))
+		}
+	}
+
+	tests := []struct {
+		name        string
+		setup       func(f *fakeAWS)
+		wantDeleted []string // kinds
+		wantLeft    []string
+		wantErr     string
+		wantMut     []string
+		wantLBs     int
+		wantGroups  int
+	}{
+		{
+			name:        "what this execution created",
+			setup:       created(testExec),
+			wantDeleted: []string{"load-balancer", "security-group"},
+			wantMut:     []string{"DeleteLoadBalancer", "DeleteSecurityGroup"},
+		},
+		{
+			name:       "another execution's",
+			setup:      created("exec-0"),
+			wantLBs:    1,
+			wantGroups: 1,
+		},
+		{
+			name: "an adopted or foreign ALB",
+			setup: func(f *fakeAWS) {
+				f.addLB("web", "internet-facing", "ipv4", testSubnets, []string{"sg-theirs"}, map[string]string{"team": "x"})
+				f.addGroup("autostop-web", testVPC, map[string]string{ownership.ExecutionKey: testExec})
+			},
+			wantLBs:    1,
+			wantGroups: 1,
+		},
+		{
+			name: "an ALB of another execution using this execution's group",
+			setup: func(f *fakeAWS) {
+				sg := f.addGroup("autostop-web", testVPC, ours(testExec), webRules(anyIPv4)...)
+				f.addLB("web", "internet-facing", "ipv4", testSubnets, []string{sg}, ours("exec-0"))
+				groupDeleteDelays = []time.Duration{0}
+			},
+			wantLeft:   []string{"security-group"},
+			wantErr:    "Internal",
+			wantMut:    []string{"DeleteSecurityGroup", "DeleteSecurityGroup"},
+			wantLBs:    1,
+			wantGroups: 1,
+		},
+		{
+			name: "only the group (the ALB was never created)",
+			setup: func(f *fakeAWS) {
+				f.addGroup("autostop-web", testVPC, ours(testExec))
+			},
+			wantDeleted: []string{"security-group"},
+			wantMut:     []string{"DeleteSecurityGroup"},
+		},
+		{
+			name: "group in use for a while after the ALB goes",
+			setup: func(f *fakeAWS) {
+				created(testExec)(f)
+				f.busy = 2
+			},
+			wantDeleted: []string{"load-balancer", "security-group"},
+			wantMut:     []string{"DeleteLoadBalancer", "DeleteSecurityGroup", "DeleteSecurityGroup", "DeleteSecurityGroup"},
+		},
+		{
+			name: "group still in use at the bound",
+			setup: func(f *fakeAWS) {
+				created(testExec)(f)
+				f.busy = 10
+			},
+			wantDeleted: []string{"load-balancer"},
+			wantLeft:    []string{"security-group"},
+			wantErr:     "Internal",
+			wantMut:     []string{"DeleteLoadBalancer", "DeleteSecurityGroup", "DeleteSecurityGroup", "DeleteSecurityGroup", "DeleteSecurityGroup"},
+			wantGroups:  1,
+		},
+		{
+			name: "throttled ALB delete leaves both",
+			setup: func(f *fakeAWS) {
+				created(testExec)(f)
+				f.errs["DeleteLoadBalancer"] = []error{apiErr("Throttling")}
+			},
+			wantLeft:   []string{"load-balancer", "security-group"},
+			wantErr:    "Throttled",
+			wantMut:    []string{"DeleteLoadBalancer"},
+			wantLBs:    1,
+			wantGroups: 1,
+		},
+		{
+			name: "throttled describe",
+			setup: func(f *fakeAWS) {
+				created(testExec)(f)
+				f.errs["DescribeLoadBalancers"] = []error{apiErr("Throttling")}
+			},
+			wantErr: "Throttled", wantLBs: 1, wantGroups: 1,
+		},
+		{
+			name:  "nothing there",
+			setup: func(*fakeAWS) {},
+		},
+		{
+			name: "already deleted meanwhile: not found counts as done",
+			setup: func(f *fakeAWS) {
+				created(testExec)(f)
+				f.errs["DeleteSecurityGroup"] = []error{apiErr("InvalidGroup.NotFound")}
+			},
+			wantDeleted: []string{"load-balancer", "security-group"},
+			wantMut:     []string{"DeleteLoadBalancer", "DeleteSecurityGroup"},
+			wantGroups:  1, // the fake still holds it: the error said it was gone
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			groupDeleteDelays = []time.Duration{0, 0, 0}
+			f := newFake()
+			tt.setup(f)
+			f.calls = nil
+
+			deleted, left, err := DeleteCreatedBy(context.Background(), f.clients(), "web", testExec)
+			if got := errName(err); got != tt.wantErr {
+				t.Fatalf("error %v (%s), want %q", err, got, tt.wantErr)
+			}
+			if got := kinds(deleted, step.Deleted); !slices.Equal(got, tt.wantDeleted) {
+				t.Errorf("deleted %v, want %v", got, tt.wantDeleted)
+			}
+			if got := kinds(left, ""); !slices.Equal(got, tt.wantLeft) {
+				t.Errorf("left %v, want %v", got, tt.wantLeft)
+			}
+			if got := f.mutating(); !slices.Equal(got, tt.wantMut) {
+				t.Errorf("mutating calls %v, want %v", got, tt.wantMut)
+			}
+			if len(f.lbs) != tt.wantLBs || len(f.groups) != tt.wantGroups {
+				t.Errorf("%d ALBs and %d groups left, want %d and %d", len(f.lbs), len(f.groups), tt.wantLBs, tt.wantGroups)
+			}
+		})
+	}
+}
+
+// TestDeleteCreatedByTwice: a second rollback finds nothing to do.
+func TestDeleteCreatedByTwice(t *testing.T) {
+	f := newFake()
+	if _, err := Ensure(context.Background(), f.clients(), step.Input{Spec: testSpec(), Execution: testExec}); err != nil {
+		t.Fatal(err)
+	}
+	if deleted, _, err := DeleteCreatedBy(context.Background(), f.clients(), "web", testExec); err != nil || len(deleted) != 2 {
+		t.Fatalf("first delete: %v %v", deleted, err)
+	}
+	f.calls = nil
+	deleted, left, err := DeleteCreatedBy(context.Background(), f.clients(), "web", testExec)
+	if err != nil || len(deleted)+len(left) != 0 || len(f.mutating()) != 0 {
+		t.Fatalf("second delete: deleted %v left %v err %v mutating %v", deleted, left, err, f.mutating())
+	}
+}
+
+// kinds lists the resources' kinds, checking each carries action.
+func kinds(rs []step.Resource, action string) []string {
+	var out []string
+	for _, r := range rs {
+		if r.Action != action {
+			return []string{"bad action " + r.Action + " on " + r.ID}
+		}
+		out = append(out, r.Kind)
+	}
+
+	return out
+}
