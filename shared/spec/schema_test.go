@@ -264,6 +264,7 @@ func TestSchemaAgreesWithCheck(t *testing.T) {
 		{"unknown field", `{` + base + `,` + other + `,"vpc":"vpc-1"}`, false},
 		{"unknown dns field", `{` + base + `,"dns":{"provider":"other","zone":"x"}}`, false},
 		{"unknown certificate field", `{` + base + `,` + other + `,"certificate":{"issue":true,"arm":"x"}}`, false},
+		{"field name in another case", `{"name":"demo","vpcid":"vpc-0abc","domain":"autostop.example.com",` + other + `}`, false},
 		{"missing name", `{"vpcId":"vpc-1","domain":"a.b",` + other + `}`, false},
 		{"missing dns", `{` + base + `}`, false},
 		{"bad name", `{"name":"-x","vpcId":"vpc-1","domain":"a.b",` + other + `}`, false},

@@ -3,7 +3,8 @@
 // network, for which wildcard domain, with which certificate and DNS.
 //
 // The JSON form is the execution input (console, CLI, EventBridge detail);
-// schema/load-balancer-spec.schema.json describes the same document.
+// statemachine/schema/load-balancer-spec.schema.json (SchemaFile) describes
+// the same document.
 package spec
 
 import (
