@@ -1,0 +1,41 @@
+// Command ensure-certificate is the ProvisionLoadBalancer step that attaches
+// the user's ACM certificate, or requests a DNS-validated wildcard
+// certificate and publishes (Route 53) or reports (other DNS) its validation
+// record; it reports the status for the state machine's wait loop.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/autostop/autostop/shared/certificate"
+	"github.com/autostop/autostop/shared/step"
+	"github.com/autostop/autostop/shared/steperr"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("load AWS config", "error", err)
+		os.Exit(1)
+	}
+
+	lambda.Start(steperr.Handler(func(ctx context.Context, in step.Input) (step.CertificateResult, error) {
+		l := log.With("execution", in.Execution, "loadBalancer", in.Spec.Name, "region", in.Spec.Region)
+		res, err := certificate.Ensure(ctx, certificate.NewClients(cfg, in.Spec.Region), in)
+		if err != nil {
+			l.Error("ensure certificate", "error", err)
+
+			return res, err
+		}
+		l.Info("certificate ensured", "arn", res.ARN, "status", res.Status, "issued", res.Issued,
+			"validationRecords", res.ValidationRecords, "attempts", res.Attempts, "resources", res.Resources)
+
+		return res, nil
+	}))
+}

@@ -1,0 +1,191 @@
+package certificate
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	acmtypes "github.com/aws/aws-sdk-go-v2/service/acm/types"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
+
+	"github.com/autostop/autostop/shared/dns"
+	"github.com/autostop/autostop/shared/dns/dnstest"
+	"github.com/autostop/autostop/shared/ownership"
+	"github.com/autostop/autostop/shared/step"
+)
+
+func TestDeleteCreatedBy(t *testing.T) {
+	noSleep(t)
+	rec := validation(domain)
+	recID := dns.NormalizeName(*rec.Name) + " CNAME"
+	putRecord := func(r53 *dnstest.Route53, value string) {
+		r53.Put(zone, r53types.ResourceRecordSet{Name: rec.Name, Type: r53types.RRTypeCname, TTL: aws.Int64(300),
+			ResourceRecords: []r53types.ResourceRecord{{Value: aws.String(value)}}})
+	}
+	mine := ownership.Tags("web", "exec-1", nil)
+	names := []string{wildcard, domain}
+
+	tests := []struct {
+		name string
+		zone string
+		// setup returns the ARNs that must be deleted and those that must stay.
+		setup       func(a *fakeACM, r53 *dnstest.Route53) (gone, kept []string)
+		wantRecord  bool // the validation record is still in the zone afterwards
+		wantLeft    []string
+		wantDeleted int // resources reported deleted
+	}{
+		{
+			name: "ours: certificate and its record; others untouched",
+			zone: zone,
+			setup: func(a *fakeACM, r53 *dnstest.Route53) ([]string, []string) {
+				putRecord(r53, *rec.Value)
+				return []string{a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusPendingValidation, names, mine)},
+					[]string{
+						a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, []string{"*.other.example.test"}, ownership.Tags("web", "exec-0", nil)),
+						a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, []string{"*.x.example.test"}, ownership.Tags("api", "exec-1", nil)),
+						a.add(acmtypes.CertificateTypeImported, acmtypes.CertificateStatusIssued, names, mine), // imported: not autostop's doing
+						a.add(acmtypes.CertificateTypeImported, acmtypes.CertificateStatusIssued, names, nil),  // same domain, needs no record
+					}
+			},
+			wantDeleted: 2,
+		},
+		{
+			name: "another certificate of the domain needs the shared record: kept",
+			zone: zone,
+			setup: func(a *fakeACM, r53 *dnstest.Route53) ([]string, []string) {
+				putRecord(r53, *rec.Value)
+				return []string{a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, names, mine)},
+					[]string{a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, []string{domain}, map[string]string{"team": "x"})}
+			},
+			wantRecord:  true,
+			wantDeleted: 1,
+		},
+		{
+			name: "another certificate of the domain, its records not known yet: record left",
+			zone: zone,
+			setup: func(a *fakeACM, r53 *dnstest.Route53) ([]string, []string) {
+				putRecord(r53, *rec.Value)
+				other := a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusPendingValidation, []string{wildcard}, ownership.Tags("web", "exec-2", nil))
+				a.set(other, func(d *acmtypes.CertificateDetail) { d.DomainValidationOptions[0].ResourceRecord = nil })
+				return []string{a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, names, mine)}, []string{other}
+			},
+			wantRecord:  true,
+			wantLeft:    []string{recID},
+			wantDeleted: 1,
+		},
+		{
+			name: "record with another value: not ours, kept",
+			zone: zone,
+			setup: func(a *fakeACM, r53 *dnstest.Route53) ([]string, []string) {
+				putRecord(r53, "elsewhere.example.")
+				return []string{a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, names, mine)}, nil
+			},
+			wantRecord:  true,
+			wantDeleted: 1,
+		},
+		{
+			name: "record already gone: done",
+			zone: zone,
+			setup: func(a *fakeACM, _ *dnstest.Route53) ([]string, []string) {
+				return []string{a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, names, mine)}, nil
+			},
+			wantDeleted: 1,
+		},
+		{
+			name: "in use twice, then deleted",
+			zone: zone,
+			setup: func(a *fakeACM, r53 *dnstest.Route53) ([]string, []string) {
+				putRecord(r53, *rec.Value)
+				arn := a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, names, mine)
+				a.certs[arn].inUse = 2
+				return []string{arn}, nil
+			},
+			wantDeleted: 2,
+		},
+		{
+			name: "still in use after the retries: certificate and record left in place",
+			zone: zone,
+			setup: func(a *fakeACM, r53 *dnstest.Route53) ([]string, []string) {
+				putRecord(r53, *rec.Value)
+				arn := a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, names, mine)
+				a.certs[arn].inUse = 100
+				return nil, []string{arn}
+			},
+			wantRecord: true,
+			wantLeft:   []string{"certificate"},
+		},
+		{
+			name: "other DNS: certificate only",
+			zone: "",
+			setup: func(a *fakeACM, r53 *dnstest.Route53) ([]string, []string) {
+				putRecord(r53, *rec.Value) // not ours to judge without a zone
+				return []string{a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, names, mine)}, nil
+			},
+			wantRecord:  true,
+			wantDeleted: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, r53 := newFakeACM(), dnstest.New(zone)
+			gone, kept := tt.setup(a, r53)
+			deleted, left, err := DeleteCreatedBy(context.Background(), Clients{ACM: a, Route53: r53}, "web", "exec-1", tt.zone)
+			if err != nil {
+				t.Fatalf("DeleteCreatedBy: %v", err)
+			}
+			for _, arn := range gone {
+				if _, ok := a.certs[arn]; ok {
+					t.Errorf("certificate %s not deleted", arn)
+				}
+			}
+			for _, arn := range kept {
+				if _, ok := a.certs[arn]; !ok {
+					t.Errorf("certificate %s deleted, must stay", arn)
+				}
+			}
+			if got := r53.Get(zone, *rec.Name, r53types.RRTypeCname) != nil; got != tt.wantRecord {
+				t.Errorf("validation record present = %v, want %v", got, tt.wantRecord)
+			}
+			if len(deleted) != tt.wantDeleted {
+				t.Errorf("deleted = %+v, want %d resources", deleted, tt.wantDeleted)
+			}
+			var leftIDs []string
+			for _, r := range left {
+				if r.Kind == "certificate" {
+					leftIDs = append(leftIDs, "certificate")
+				} else {
+					leftIDs = append(leftIDs, r.ID)
+				}
+			}
+			if !slices.Equal(leftIDs, tt.wantLeft) {
+				t.Errorf("left = %+v, want %v", left, tt.wantLeft)
+			}
+			for _, r := range deleted {
+				if r.Action != step.Deleted {
+					t.Errorf("deleted resource %+v has action %q", r, r.Action)
+				}
+			}
+		})
+	}
+}
+
+func TestDeleteCreatedByErrors(t *testing.T) {
+	noSleep(t)
+	a, r53 := newFakeACM(), dnstest.New(zone)
+	arn := a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, []string{wildcard, domain}, ownership.Tags("web", "exec-1", nil))
+	a.fail["DeleteCertificate"] = errors.New("access denied")
+	deleted, left, err := DeleteCreatedBy(context.Background(), Clients{ACM: a, Route53: r53}, "web", "exec-1", zone)
+	if err == nil || len(deleted) != 0 || len(left) != 1 || left[0].ID != arn {
+		t.Fatalf("deleted %v, left %v, err %v; want the certificate left and the error", deleted, left, err)
+	}
+}
+
+// noSleep makes the in-use retries immediate for the test.
+func noSleep(t *testing.T) {
+	saved := sleep
+	sleep = func(context.Context, time.Duration) error { return nil }
+	t.Cleanup(func() { sleep = saved })
+}
