@@ -12,7 +12,10 @@ FUNCTION_BINS := $(foreach f,$(FUNCTIONS),$(BUILD)/lambda/$(f)/bootstrap)
 # The same binaries for this machine, run by the local backend.
 LOCAL_BINS := $(foreach f,$(FUNCTIONS),$(BUILD)/local/$(f)/bootstrap)
 
-.PHONY: help kumo kumo-unpatched functions local-functions test vet bench up demo synth clean
+ASL_VALIDATOR_VERSION := 4.0.0
+ASL_VALIDATOR := $(BUILD)/npm/node_modules/.bin/asl-validator
+
+.PHONY: help kumo kumo-unpatched tools functions local-functions test vet bench up demo synth clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -33,10 +36,15 @@ local-functions: ## build every function for this machine (the local backend run
 	  CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(BUILD)/local/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
 
+tools: $(ASL_VALIDATOR) ## npm tools the tests use (asl-validator), in .build/npm
+
+$(ASL_VALIDATOR):
+	npm install --silent --no-audit --no-fund --prefix $(BUILD)/npm asl-validator@$(ASL_VALIDATOR_VERSION)
+
 vet: ## go vet
 	$(GO) vet ./...
 
-test: kumo local-functions ## run every test (builds kumo first)
+test: kumo local-functions tools ## run every test (builds kumo first)
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
@@ -45,6 +53,9 @@ bench: kumo local-functions ## print the benchmark figures
 
 up: kumo local-functions ## local AWS backend with the app deployed; Ctrl-C stops it
 	$(GO) run ./cmd/autostop-local up
+
+demo: kumo local-functions ## provision a load balancer end to end on the local backend
+	$(GO) run ./cmd/autostop-local demo
 
 clean: ## remove build outputs
 	rm -rf $(BUILD)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -55,9 +56,17 @@ func (s StateMachine) Name() string { return NamePrefix + s.ID }
 // Value is a substitution: a literal, or the ARN of one of the app's
 // functions or state machines, which the deployer resolves.
 type Value struct {
-	Literal      string
+	Literal string
+	// Local replaces Literal on the local backend, whose executions are cut
+	// off after 5 minutes (kumo gap 10): wait loops there use short waits.
+	Local        string
 	FunctionARN  string // a Function.ID
 	StateMachine string // a StateMachine.ID
+}
+
+// Timing is a numeric substitution with its AWS and local values.
+func Timing(aws, local int) Value {
+	return Value{Literal: strconv.Itoa(aws), Local: strconv.Itoa(local)}
 }
 
 // EventBus is a custom bus and the rules on it.
@@ -79,17 +88,56 @@ type Rule struct {
 // Name is the rule's physical name.
 func (r Rule) Name() string { return NamePrefix + r.ID }
 
+// ProvisionLoadBalancer is the ID of the provisioning state machine.
+const ProvisionLoadBalancer = "provision-load-balancer"
+
 // Description returns the app.
 func Description() App {
+	step := func(id, description string, timeout int32) Function {
+		return Function{ID: id, Description: description, TimeoutSec: timeout, MemoryMB: 128}
+	}
+
 	return App{
 		Functions: []Function{
+			step("proxy", "Proxy manager behind the ALB's default rule: starts stopped workloads and shows the progress page", 30),
+			step("validate", "ProvisionLoadBalancer: checks the request before anything is created", 30),
+			step("ensure-load-balancer", "ProvisionLoadBalancer: finds, adopts or creates the ALB", 60),
 			{
-				ID:          "proxy",
-				Description: "Proxy manager behind the ALB's default rule: starts stopped workloads and shows the progress page",
-				TimeoutSec:  30,
-				MemoryMB:    128,
+				ID: "ensure-proxy-target", Description: "ProvisionLoadBalancer: proxy function alias, Lambda target group, invoke permission",
+				TimeoutSec: 60, MemoryMB: 128, Env: map[string]string{"PROXY_FUNCTION_NAME": NamePrefix + "proxy"},
 			},
+			step("ensure-certificate", "ProvisionLoadBalancer: attaches or issues the ACM certificate", 60),
+			step("ensure-listeners", "ProvisionLoadBalancer: HTTPS and HTTP listeners", 60),
+			step("ensure-dns", "ProvisionLoadBalancer: wildcard record in Route 53, or the CNAME to add", 60),
+			step("rollback", "ProvisionLoadBalancer: deletes what a failed execution created", 300),
 		},
+		StateMachines: []StateMachine{{
+			ID:      ProvisionLoadBalancer,
+			ASLFile: "statemachine/provision-load-balancer.asl.json",
+			Substitutions: map[string]Value{
+				"ValidateFunctionArn":           {FunctionARN: "validate"},
+				"EnsureLoadBalancerFunctionArn": {FunctionARN: "ensure-load-balancer"},
+				"EnsureProxyTargetFunctionArn":  {FunctionARN: "ensure-proxy-target"},
+				"EnsureCertificateFunctionArn":  {FunctionARN: "ensure-certificate"},
+				"EnsureListenersFunctionArn":    {FunctionARN: "ensure-listeners"},
+				"EnsureDnsFunctionArn":          {FunctionARN: "ensure-dns"},
+				"RollbackFunctionArn":           {FunctionARN: "rollback"},
+				// ALBs take about 3 minutes to become active: check every
+				// 15 s for up to 10 minutes.
+				"LoadBalancerWaitSeconds": Timing(15, 1),
+				"LoadBalancerMaxAttempts": Timing(40, 30),
+				// Route 53 validation usually completes within 30 minutes,
+				// other DNS providers can take hours: back off from 30 s to
+				// 10 minutes, for up to ~24 hours (well under the 25,000
+				// history events of a Standard execution).
+				"CertificateWaitSeconds":    Timing(30, 1),
+				"CertificateMaxWaitSeconds": Timing(600, 2),
+				"CertificateMaxAttempts":    Timing(150, 60),
+				// INSYNC normally within 60 s.
+				"DnsWaitSeconds": Timing(10, 1),
+				"DnsMaxAttempts": Timing(60, 30),
+			},
+		}},
 	}
 }
 

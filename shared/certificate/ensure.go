@@ -72,6 +72,11 @@ func Ensure(ctx context.Context, c Clients, in step.Input) (step.CertificateResu
 		return step.CertificateResult{}, err
 	}
 	res.Attempts = attempts
+	if res.Status != "ISSUED" {
+		// The state machine waits this long before calling again: it has
+		// no arithmetic of its own to back off with.
+		res.NextWaitSeconds = in.Timing.CertificateWait(attempts)
+	}
 
 	return res, nil
 }

@@ -285,6 +285,7 @@ func TestEnsureWaitLoop(t *testing.T) {
 	a.recordsAfter = 1 // the first describe has no records yet
 	c := Clients{ACM: a, Route53: r53}
 	in := issueIn(spec.ProviderRoute53)
+	in.Timing = step.Timing{CertificateWaitSeconds: 30, CertificateMaxWaitSeconds: 600}
 
 	first, err := Ensure(ctx, c, in)
 	if err != nil || first.Status != "PENDING_VALIDATION" || len(first.ValidationRecords) != 0 {
@@ -304,12 +305,16 @@ func TestEnsureWaitLoop(t *testing.T) {
 	if !slices.Equal(third.Resources, second.Resources) {
 		t.Errorf("resources %v, want %v kept", third.Resources, second.Resources)
 	}
+	// The waits between checks back off: 30 s, 60 s, 120 s.
+	if first.NextWaitSeconds != 30 || second.NextWaitSeconds != 60 || third.NextWaitSeconds != 120 {
+		t.Errorf("next waits %d, %d, %d s; want 30, 60, 120", first.NextWaitSeconds, second.NextWaitSeconds, third.NextWaitSeconds)
+	}
 
 	a.set(first.ARN, func(d *acmtypes.CertificateDetail) { d.Status = acmtypes.CertificateStatusIssued })
 	in.Results.Certificate = &third
 	calls := len(r53.Calls())
 	fourth, err := Ensure(ctx, c, in)
-	if err != nil || fourth.Status != "ISSUED" || fourth.ARN != first.ARN || len(r53.Calls()) != calls || a.mutating()+r53.Mutating() != mutating {
+	if err != nil || fourth.Status != "ISSUED" || fourth.NextWaitSeconds != 0 || fourth.ARN != first.ARN || len(r53.Calls()) != calls || a.mutating()+r53.Mutating() != mutating {
 		t.Fatalf("fourth = %+v, %v; want ISSUED, same ARN, no Route 53 call", fourth, err)
 	}
 	if a.count("RequestCertificate") != 1 || a.count("ListCertificates") != 1 {

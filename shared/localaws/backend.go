@@ -118,6 +118,9 @@ func Start(ctx context.Context, opts Options) (*Backend, error) {
 		"KUMO_HOST=127.0.0.1",
 		"KUMO_PORT="+strconv.Itoa(port),
 		"KUMO_LOG_LEVEL=warn",
+		// An Invoke that arrives before a function process's first poll
+		// waits for it, as AWS waits through a cold start (patch 0013).
+		"KUMO_LAMBDA_INIT_TIMEOUT=10s",
 		"AWS_REGION="+opts.Region,
 		"AWS_DEFAULT_REGION="+opts.Region,
 	)

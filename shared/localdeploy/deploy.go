@@ -117,6 +117,8 @@ func (d *Deployed) Resolve(v app.Value) (string, error) {
 			return "", fmt.Errorf("state machine %q is not deployed (yet)", v.StateMachine)
 		}
 		return arn, nil
+	case v.Local != "":
+		return v.Local, nil
 	default:
 		return v.Literal, nil
 	}

@@ -1,0 +1,37 @@
+// Command rollback is the ProvisionLoadBalancer workflow's rollback step: it
+// deletes what the failed execution created, in reverse dependency order, and
+// fails with RollbackIncomplete, listing what is left, when it cannot.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/autostop/autostop/shared/proxytarget"
+	"github.com/autostop/autostop/shared/rollback"
+	"github.com/autostop/autostop/shared/step"
+	"github.com/autostop/autostop/shared/steperr"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("load AWS config", "error", err)
+		os.Exit(1)
+	}
+	deleters := rollback.AWSDeleters(cfg, proxytarget.ConfigFromEnv())
+
+	lambda.Start(steperr.Handler(func(ctx context.Context, in step.Input) (step.RollbackResult, error) {
+		log.Info("rollback", "execution", in.Execution, "loadBalancer", in.Spec.Name, "error", in.Error)
+		res, err := rollback.Run(ctx, in, deleters)
+		log.Info("rollback done", "execution", in.Execution, "deleted", len(res.Deleted), "left", len(res.Left), "error", err)
+
+		return res, err
+	}))
+}
