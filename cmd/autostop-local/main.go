@@ -30,8 +30,12 @@ Usage:
   autostop-local up [flags]    start the backend, deploy the app, seed a demo
                                environment, print how to reach it; Ctrl-C stops
                                everything
+  autostop-local demo [flags]  the same, then provision a load balancer from a
+                               sample request with 'autostop lb create', show
+                               each step live, print the result and stop
 
-Run 'make up' from the repository root: it builds kumo and the functions first.
+Run 'make up' or 'make demo' from the repository root: they build kumo and the
+functions first.
 `
 
 func main() {
@@ -50,6 +54,12 @@ func main() {
 	switch os.Args[1] {
 	case "up":
 		err = up(ctx, os.Args[2:], os.Stdout)
+	case "demo":
+		var code int
+		code, err = demo(ctx, os.Args[2:], os.Stdout, os.Stderr)
+		if err == nil && code != 0 {
+			os.Exit(code)
+		}
 	default:
 		err = fmt.Errorf("unknown command %q (try --help)", os.Args[1])
 	}
@@ -77,55 +87,18 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	root, _ := localaws.RepoRoot()
-	port := fs.Int("port", 4566, "kumo's port on 127.0.0.1 (0: any free port)")
-	region := fs.String("region", localaws.DefaultRegion, "region the backend serves")
-	kumo := fs.String("kumo", "", "patched kumo binary (default: $AUTOSTOP_KUMO or .build/bin/kumo)")
-	binDir := fs.String("bin-dir", filepath.Join(root, ".build", "local"), "directory with <function>/bootstrap built for this machine")
-	logPath := fs.String("log", filepath.Join(root, ".build", "local-backend.log"), "file for kumo's and the functions' logs")
+	flags := addBackendFlags(fs, 4566)
 	envJSON := fs.String("env-json", "", "also write the seeded environment's IDs to this file as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 
-	logFile, err := os.Create(*logPath)
+	b, deployed, env, logFile, err := bringUp(ctx, *flags, stdout)
 	if err != nil {
-		return fmt.Errorf("open log %s: %w", *logPath, err)
+		return err
 	}
 	defer logFile.Close()
-
-	start := time.Now()
-	step := func(format string, a ...any) {
-		fmt.Fprintf(stdout, "  %-40s %6.2fs\n", fmt.Sprintf(format, a...), time.Since(start).Seconds())
-	}
-
-	fmt.Fprintln(stdout, "Starting the local AWS backend")
-	b, err := localaws.Start(ctx, localaws.Options{
-		Binary: *kumo, Region: *region, Port: *port, Output: logFile,
-		Logger: slog.New(slog.NewJSONHandler(logFile, nil)),
-	})
-	if err != nil {
-		return err
-	}
 	defer b.Stop()
-	step("kumo healthy on %s", b.Endpoint())
-
-	description := app.Description()
-	deployed, err := localdeploy.Deploy(ctx, b, description, localdeploy.Options{RepoRoot: root, BinDir: *binDir})
-	if err != nil {
-		return err
-	}
-	step("%d functions polling, %d state machines", len(deployed.FunctionARNs), len(deployed.StateMachineARNs))
-
-	cfg, err := b.AWSConfig(ctx)
-	if err != nil {
-		return err
-	}
-	env, err := localenv.Seed(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	step("environment seeded")
 
 	if *envJSON != "" {
 		data, _ := json.MarshalIndent(env, "", "  ")
@@ -134,7 +107,7 @@ Flags:
 		}
 	}
 
-	printBanner(stdout, b, env, deployed, *logPath)
+	printBanner(stdout, b, env, deployed, flags.logPath)
 
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "\nStopping the local AWS backend")
@@ -170,4 +143,72 @@ Deployed:
 		fmt.Fprintf(w, "  state machine  %-10s %s\n", id, arn)
 	}
 	fmt.Fprintf(w, "\nLogs: %s\nPress Ctrl-C to stop.\n", logPath)
+}
+
+// backendFlags are the flags up and demo share.
+type backendFlags struct {
+	port                 int
+	region, kumo, binDir string
+	logPath, root        string
+}
+
+// addBackendFlags registers the flags up and demo share.
+func addBackendFlags(fs *flag.FlagSet, defaultPort int) *backendFlags {
+	root, _ := localaws.RepoRoot()
+	f := &backendFlags{root: root}
+	fs.IntVar(&f.port, "port", defaultPort, "kumo's port on 127.0.0.1 (0: any free port)")
+	fs.StringVar(&f.region, "region", localaws.DefaultRegion, "region the backend serves")
+	fs.StringVar(&f.kumo, "kumo", "", "patched kumo binary (default: $AUTOSTOP_KUMO or .build/bin/kumo)")
+	fs.StringVar(&f.binDir, "bin-dir", filepath.Join(root, ".build", "local"), "directory with <function>/bootstrap built for this machine")
+	fs.StringVar(&f.logPath, "log", filepath.Join(root, ".build", "local-backend.log"), "file for kumo's and the functions' logs")
+
+	return f
+}
+
+// bringUp starts kumo, deploys the app and seeds the environment, printing
+// each phase with its time. The caller stops the backend and closes the log.
+func bringUp(ctx context.Context, f backendFlags, stdout io.Writer) (*localaws.Backend, *localdeploy.Deployed, *localenv.Environment, *os.File, error) {
+	logFile, err := os.Create(f.logPath)
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("open log %s: %w", f.logPath, err)
+	}
+
+	start := time.Now()
+	step := func(format string, a ...any) {
+		fmt.Fprintf(stdout, "  %-44s %6.2fs\n", fmt.Sprintf(format, a...), time.Since(start).Seconds())
+	}
+
+	fmt.Fprintln(stdout, "Starting the local AWS backend")
+	b, err := localaws.Start(ctx, localaws.Options{
+		Binary: f.kumo, Region: f.region, Port: f.port, Output: logFile,
+		Logger: slog.New(slog.NewJSONHandler(logFile, nil)),
+	})
+	if err != nil {
+		logFile.Close()
+		return nil, nil, nil, nil, err
+	}
+	fail := func(err error) (*localaws.Backend, *localdeploy.Deployed, *localenv.Environment, *os.File, error) {
+		_ = b.Stop()
+		logFile.Close()
+		return nil, nil, nil, nil, err
+	}
+	step("kumo healthy on %s", b.Endpoint())
+
+	deployed, err := localdeploy.Deploy(ctx, b, app.Description(), localdeploy.Options{RepoRoot: f.root, BinDir: f.binDir})
+	if err != nil {
+		return fail(err)
+	}
+	step("%d functions polling, %d state machine(s)", len(deployed.FunctionARNs), len(deployed.StateMachineARNs))
+
+	cfg, err := b.AWSConfig(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	env, err := localenv.Seed(ctx, cfg)
+	if err != nil {
+		return fail(err)
+	}
+	step("environment seeded")
+
+	return b, deployed, env, logFile, nil
 }

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/autostop/autostop/shared/localaws"
+)
+
+// TestDemoProvisionsTheSample runs `autostop-local demo` as `make demo` does
+// and checks it provisions the sample end to end and exits 0.
+func TestDemoProvisionsTheSample(t *testing.T) {
+	if _, err := localaws.FindKumo(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "autostop-local")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+
+	out, err := exec.Command(bin, "demo", "--log", filepath.Join(dir, "backend.log")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"✓ Validate", "✓ EnsureLoadBalancer", "✓ EnsureProxyTarget", "✓ EnsureCertificate", "✓ EnsureListeners", "✓ EnsureDNS",
+		"Load balancer autostop-demo is ready",
+		"*.autostop.example.test  A",
+		"Demo done",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+}
