@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+
+	"github.com/autostop/autostop/shared/eventstart"
 	"strings"
 )
 
@@ -35,6 +37,9 @@ type Function struct {
 	MemoryMB    int32
 	// Env is the function's static environment.
 	Env map[string]string
+	// EnvRefs are environment variables whose values are ARNs of the app's
+	// own resources, resolved by the deployer.
+	EnvRefs map[string]Value
 }
 
 // Name is the function's physical name.
@@ -75,7 +80,7 @@ type EventBus struct {
 	Rules []Rule
 }
 
-// Rule starts a state machine for matching events.
+// Rule sends matching events to a state machine or a function (exactly one).
 type Rule struct {
 	ID          string
 	Description string
@@ -83,6 +88,8 @@ type Rule struct {
 	Pattern string
 	// TargetStateMachine is a StateMachine.ID.
 	TargetStateMachine string
+	// TargetFunction is a Function.ID.
+	TargetFunction string
 }
 
 // Name is the rule's physical name.
@@ -110,7 +117,24 @@ func Description() App {
 			step("ensure-listeners", "ProvisionLoadBalancer: HTTPS and HTTP listeners", 60),
 			step("ensure-dns", "ProvisionLoadBalancer: wildcard record in Route 53, or the CNAME to add", 60),
 			step("rollback", "ProvisionLoadBalancer: deletes what a failed execution created", 300),
+			{
+				// A classic EventBridge rule cannot name the executions it
+				// starts; this function names them from the event id, so a
+				// redelivered event starts nothing twice.
+				ID: "start-provisioning", Description: "Starts ProvisionLoadBalancer for an AutoStopping Rule Created event",
+				TimeoutSec: 30, MemoryMB: 128,
+				EnvRefs: map[string]Value{eventstart.EnvStateMachineARN: {StateMachine: ProvisionLoadBalancer}},
+			},
 		},
+		EventBuses: []EventBus{{
+			Name: eventstart.EventBusName,
+			Rules: []Rule{{
+				ID:             "rule-created",
+				Description:    "AutoStopping Rule Created events whose load balancer must be provisioned",
+				Pattern:        eventstart.EventPattern,
+				TargetFunction: "start-provisioning",
+			}},
+		}},
 		StateMachines: []StateMachine{{
 			ID:      ProvisionLoadBalancer,
 			ASLFile: "statemachine/provision-load-balancer.asl.json",

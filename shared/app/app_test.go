@@ -58,6 +58,11 @@ func TestDescriptionIsConsistent(t *testing.T) {
 		if _, err := os.Stat(filepath.Join("../../functions", f.ID, "main.go")); err != nil {
 			t.Errorf("function %s has no code: %v", f.ID, err)
 		}
+		for k, v := range f.EnvRefs {
+			if v.StateMachine == "" && v.FunctionARN == "" {
+				t.Errorf("function %s: EnvRefs %s refers to nothing", f.ID, k)
+			}
+		}
 		if f.TimeoutSec <= 0 || f.MemoryMB < 128 {
 			t.Errorf("function %s: timeout %d s, memory %d MB", f.ID, f.TimeoutSec, f.MemoryMB)
 		}
@@ -82,8 +87,13 @@ func TestDescriptionIsConsistent(t *testing.T) {
 	}
 	for _, bus := range a.EventBuses {
 		for _, r := range bus.Rules {
-			if !machines[r.TargetStateMachine] {
+			switch {
+			case (r.TargetStateMachine == "") == (r.TargetFunction == ""):
+				t.Errorf("rule %s must target exactly one state machine or function", r.ID)
+			case r.TargetStateMachine != "" && !machines[r.TargetStateMachine]:
 				t.Errorf("rule %s targets unknown state machine %s", r.ID, r.TargetStateMachine)
+			case r.TargetFunction != "" && !seen[r.TargetFunction]:
+				t.Errorf("rule %s targets unknown function %s", r.ID, r.TargetFunction)
 			}
 		}
 	}

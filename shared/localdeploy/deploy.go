@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
@@ -51,23 +52,38 @@ func Deploy(ctx context.Context, b *localaws.Backend, a app.App, opts Options) (
 	}
 
 	out := &Deployed{FunctionARNs: map[string]string{}, StateMachineARNs: map[string]string{}, RuleARNs: map[string]string{}}
+	// ARNs follow from names, so a function's environment can name a
+	// state machine created after it.
+	for _, f := range a.Functions {
+		out.FunctionARNs[f.ID] = FunctionARN(b.Region(), f.Name())
+	}
+	for _, sm := range a.StateMachines {
+		out.StateMachineARNs[sm.ID] = StateMachineARN(b.Region(), sm.Name())
+	}
 
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		errs []error
 	)
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		errs = append(errs, err)
+	}
 	for _, f := range a.Functions {
-		out.FunctionARNs[f.ID] = FunctionARN(b.Region(), f.Name())
+		env, err := out.environment(f)
+		if err != nil {
+			fail(err)
+			continue
+		}
 		wg.Go(func() {
 			cfg := localaws.FunctionConfig{
-				Name: f.Name(), Description: f.Description, TimeoutSec: f.TimeoutSec, MemoryMB: f.MemoryMB, Env: f.Env,
+				Name: f.Name(), Description: f.Description, TimeoutSec: f.TimeoutSec, MemoryMB: f.MemoryMB, Env: env,
 				Tags: map[string]string{"autostop:component": f.ID},
 			}
 			if err := b.DeployFunction(ctx, cfg, filepath.Join(opts.BinDir, f.ID, "bootstrap")); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
+				fail(err)
 			}
 		})
 	}
@@ -76,25 +92,48 @@ func Deploy(ctx context.Context, b *localaws.Backend, a app.App, opts Options) (
 	for _, sm := range a.StateMachines {
 		arn, err := createStateMachine(ctx, states, sm, opts.RepoRoot, out)
 		if err != nil {
-			errs = append(errs, err)
+			fail(err)
 			continue
 		}
 		out.StateMachineARNs[sm.ID] = arn
 	}
 
+	wg.Wait()
+
 	events := eventbridge.NewFromConfig(cfg)
 	for _, bus := range a.EventBuses {
-		if err := createBus(ctx, events, bus, out); err != nil {
-			errs = append(errs, err)
+		if err := createBus(ctx, events, lambda.NewFromConfig(cfg), bus, out); err != nil {
+			fail(err)
 		}
 	}
 
-	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("deploy app locally: %w", err)
 	}
 
 	return out, nil
+}
+
+// environment is a function's static environment plus its resolved EnvRefs.
+func (d *Deployed) environment(f app.Function) (map[string]string, error) {
+	env := make(map[string]string, len(f.Env)+len(f.EnvRefs))
+	for k, v := range f.Env {
+		env[k] = v
+	}
+	for k, ref := range f.EnvRefs {
+		v, err := d.Resolve(ref)
+		if err != nil {
+			return nil, fmt.Errorf("function %s, environment %s: %w", f.ID, k, err)
+		}
+		env[k] = v
+	}
+
+	return env, nil
+}
+
+// StateMachineARN is a state machine's ARN in the local account.
+func StateMachineARN(region, name string) string {
+	return fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", region, localaws.AccountID, name)
 }
 
 // FunctionARN is a function's unqualified ARN in the local account.
@@ -155,7 +194,7 @@ func createStateMachine(ctx context.Context, states *sfn.Client, sm app.StateMac
 	return aws.ToString(created.StateMachineArn), nil
 }
 
-func createBus(ctx context.Context, events *eventbridge.Client, bus app.EventBus, d *Deployed) error {
+func createBus(ctx context.Context, events *eventbridge.Client, functions *lambda.Client, bus app.EventBus, d *Deployed) error {
 	if _, err := events.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus.Name)}); err != nil {
 		return fmt.Errorf("create event bus %s: %w", bus.Name, err)
 	}
@@ -171,13 +210,30 @@ func createBus(ctx context.Context, events *eventbridge.Client, bus app.EventBus
 		}
 		d.RuleARNs[r.ID] = aws.ToString(rule.RuleArn)
 
-		target, err := d.Resolve(app.Value{StateMachine: r.TargetStateMachine})
-		if err != nil {
-			return fmt.Errorf("rule %s: %w", r.ID, err)
+		target := ebtypes.Target{Id: aws.String(r.ID)}
+		if r.TargetFunction != "" {
+			arn, err := d.Resolve(app.Value{FunctionARN: r.TargetFunction})
+			if err != nil {
+				return fmt.Errorf("rule %s: %w", r.ID, err)
+			}
+			target.Arn = aws.String(arn)
+			// EventBridge may invoke the function only with this
+			// permission, as in AWS.
+			if _, err := functions.AddPermission(ctx, &lambda.AddPermissionInput{
+				FunctionName: aws.String(arn), StatementId: aws.String("events-" + r.ID), Action: aws.String("lambda:InvokeFunction"),
+				Principal: aws.String("events.amazonaws.com"), SourceArn: rule.RuleArn,
+			}); err != nil {
+				return fmt.Errorf("allow rule %s to invoke %s: %w", r.Name(), r.TargetFunction, err)
+			}
+		} else {
+			arn, err := d.Resolve(app.Value{StateMachine: r.TargetStateMachine})
+			if err != nil {
+				return fmt.Errorf("rule %s: %w", r.ID, err)
+			}
+			target.Arn, target.RoleArn = aws.String(arn), aws.String(StatesRoleARN)
 		}
 		if _, err := events.PutTargets(ctx, &eventbridge.PutTargetsInput{
-			Rule: aws.String(r.Name()), EventBusName: aws.String(bus.Name),
-			Targets: []ebtypes.Target{{Id: aws.String(r.TargetStateMachine), Arn: aws.String(target), RoleArn: aws.String(StatesRoleARN)}},
+			Rule: aws.String(r.Name()), EventBusName: aws.String(bus.Name), Targets: []ebtypes.Target{target},
 		}); err != nil {
 			return fmt.Errorf("put target of rule %s: %w", r.Name(), err)
 		}
