@@ -40,7 +40,7 @@ type world struct {
 	machine string // ProvisionLoadBalancer's ARN
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	ctx := context.Background()
 	b := localawstest.Start(t)
@@ -67,7 +67,7 @@ func newWorld(t *testing.T) *world {
 }
 
 // sample reads statemachine/samples/<name>.json and fills in this world's IDs.
-func (w *world) sample(t *testing.T, name string) spec.LoadBalancerSpec {
+func (w *world) sample(t testing.TB, name string) spec.LoadBalancerSpec {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("samples", name+".json"))
 	if err != nil {
@@ -82,7 +82,7 @@ func (w *world) sample(t *testing.T, name string) spec.LoadBalancerSpec {
 }
 
 // provision runs the workflow on s and waits for it to end.
-func (w *world) provision(t *testing.T, s spec.LoadBalancerSpec, execution string) *sfn.DescribeExecutionOutput {
+func (w *world) provision(t testing.TB, s spec.LoadBalancerSpec, execution string) *sfn.DescribeExecutionOutput {
 	t.Helper()
 	ctx := context.Background()
 	input, err := json.Marshal(s)
@@ -112,7 +112,7 @@ func (w *world) provision(t *testing.T, s spec.LoadBalancerSpec, execution strin
 	}
 }
 
-func requireSucceeded(t *testing.T, d *sfn.DescribeExecutionOutput) {
+func requireSucceeded(t testing.TB, d *sfn.DescribeExecutionOutput) {
 	t.Helper()
 	if d.Status != sfntypes.ExecutionStatusSucceeded {
 		t.Fatalf("execution %s: %s %s: %s", aws.ToString(d.Name), d.Status, aws.ToString(d.Error), aws.ToString(d.Cause))

@@ -9,8 +9,8 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/autostop/autostop/shared/awsenv"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/autostop/autostop/shared/certificate"
 	"github.com/autostop/autostop/shared/step"
@@ -19,7 +19,7 @@ import (
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.LoadDefaultConfig(context.Background())
+	cfg, err := awsenv.Config()
 	if err != nil {
 		log.Error("load AWS config", "error", err)
 		os.Exit(1)

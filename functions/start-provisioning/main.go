@@ -11,9 +11,9 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/autostop/autostop/shared/awsenv"
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/autostop/autostop/shared/eventstart"
 	"github.com/autostop/autostop/shared/steperr"
@@ -21,7 +21,7 @@ import (
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	awsCfg, err := awsenv.Config()
 	if err != nil {
 		log.Error("load AWS config", "error", err)
 		os.Exit(1)

@@ -239,6 +239,19 @@ func (b *Backend) PIDs() []int {
 	return pids
 }
 
+// FunctionPIDs maps each running function process's name to its pid.
+func (b *Backend) FunctionPIDs() map[string]int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+
+	out := make(map[string]int, len(b.functions))
+	for _, f := range b.functions {
+		out[f.name] = f.cmd.Process.Pid
+	}
+
+	return out
+}
+
 // Stop ends every function process, then kumo, and closes the proxy. It is
 // safe to call more than once.
 func (b *Backend) Stop() error {
@@ -262,6 +275,7 @@ func (b *Backend) Stop() error {
 
 // process is a started child and the channel its waiter closes on exit.
 type process struct {
+	name string
 	cmd  *exec.Cmd
 	done chan struct{}
 }

@@ -75,7 +75,7 @@ func (b *Backend) StartFunction(ctx context.Context, fn FunctionProcess) error {
 		b.mu.Unlock()
 		return fmt.Errorf("start function %s (%s): %w", fn.Name, fn.Binary, err)
 	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
+	p := &process{name: fn.Name, cmd: cmd, done: make(chan struct{})}
 	b.functions = append(b.functions, p)
 	b.mu.Unlock()
 

@@ -1,0 +1,129 @@
+package statemachine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/autostop/autostop/shared/app"
+	"github.com/autostop/autostop/shared/localaws"
+)
+
+// BenchmarkProvisionRoute53ExistingCertificate provisions the Route 53 +
+// existing certificate sample on a fresh local backend per iteration and
+// reports the figures issue 5 asks for: state transitions, AWS calls (total
+// and mutating, counted by the recording proxy), wall time of the execution
+// (backend start-up and builds excluded), the peak resident memory of the
+// largest step process, and the size of the largest stripped arm64
+// bootstrap (`make functions`).
+func BenchmarkProvisionRoute53ExistingCertificate(b *testing.B) {
+	var wall time.Duration
+	var transitions, calls, mutating int
+	peak := map[string]float64{}
+
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		w := newWorld(b)
+		s := w.sample(b, "route53-existing-certificate")
+		b.StartTimer()
+
+		start := time.Now()
+		d := w.provision(b, s, "bench-"+strconv.Itoa(i))
+		wall += time.Since(start)
+
+		b.StopTimer()
+		requireSucceeded(b, d)
+		transitions += countTransitions(b, w, aws.ToString(d.ExecutionArn))
+		for _, c := range w.backend.Proxy().Calls() {
+			calls++
+			if c.Mutating {
+				mutating++
+			}
+		}
+		for name, pid := range w.backend.FunctionPIDs() {
+			peak[name] = max(peak[name], statusMB(b, pid, "VmHWM:"))
+		}
+		_ = w.backend.Stop()
+		b.StartTimer()
+	}
+
+	n := float64(b.N)
+	b.ReportMetric(float64(wall.Milliseconds())/n, "ms/execution")
+	b.ReportMetric(float64(transitions)/n, "transitions")
+	b.ReportMetric(float64(calls)/n, "aws-calls")
+	b.ReportMetric(float64(mutating)/n, "mutating-calls")
+
+	var names []string
+	for name := range peak {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var maxRSS float64
+	for _, name := range names {
+		b.Logf("peak RSS %-36s %5.1f MB", name, peak[name])
+		maxRSS = max(maxRSS, peak[name])
+	}
+	b.ReportMetric(maxRSS, "MB-peak-step-rss")
+
+	root, err := localaws.RepoRoot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var maxSize float64
+	for _, f := range app.Description().Functions {
+		st, err := os.Stat(filepath.Join(root, ".build", "lambda", f.ID, "bootstrap"))
+		if err != nil {
+			b.Fatalf("arm64 bootstrap of %s (run `make functions`): %v", f.ID, err)
+		}
+		mb := float64(st.Size()) / 1e6
+		b.Logf("arm64 bootstrap %-24s %5.2f MB", f.ID, mb)
+		maxSize = max(maxSize, mb)
+	}
+	b.ReportMetric(maxSize, "MB-largest-bootstrap")
+}
+
+// countTransitions counts the states the execution entered, which is what
+// Step Functions bills as state transitions.
+func countTransitions(b *testing.B, w *world, arn string) int {
+	var n int
+	var token *string
+	for {
+		h, err := w.states.GetExecutionHistory(context.Background(), &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), NextToken: token, MaxResults: 1000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range h.Events {
+			if strings.HasSuffix(string(e.Type), "StateEntered") {
+				n++
+			}
+		}
+		if h.NextToken == nil {
+			return n
+		}
+		token = h.NextToken
+	}
+}
+
+// statusMB reads a kB field of /proc/<pid>/status in MB.
+func statusMB(b *testing.B, pid int, field string) float64 {
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		b.Fatalf("read status of %d: %v", pid, err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, field); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return float64(kb) / 1024
+		}
+	}
+
+	return 0
+}
