@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/acm"
 	acmtypes "github.com/aws/aws-sdk-go-v2/service/acm/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
@@ -242,6 +243,7 @@ func TestFaultsOnEveryMutatingCall(t *testing.T) {
 			if left := w.createdBy(t, s.Name, "denied"); len(left) > 0 {
 				t.Errorf("after rollback, resources of the failed execution remain: %v", left)
 			}
+			w.requireSeedUntouched(t)
 		})
 	}
 }
@@ -289,5 +291,28 @@ func TestBadRequestsFailInValidate(t *testing.T) {
 				t.Errorf("%d mutating calls before the validation error: %s", len(m), joinCalls(m))
 			}
 		})
+	}
+}
+
+// requireSeedUntouched checks that what the customer had before (the seeded
+// network, security groups, zone and certificates) is all still there.
+func (w *world) requireSeedUntouched(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	e := ec2.NewFromConfig(w.cfg)
+	if _, err := e.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{w.env.WebSGID, w.env.OtherSGID}}); err != nil {
+		t.Errorf("seeded security groups: %v", err)
+	}
+	subnets, err := e.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: append([]string{w.env.OtherSubnetID}, w.env.SubnetIDs...)})
+	if err != nil || len(subnets.Subnets) != 3 {
+		t.Errorf("seeded subnets: %v", err)
+	}
+	if _, err := route53.NewFromConfig(w.cfg).GetHostedZone(ctx, &route53.GetHostedZoneInput{Id: aws.String(w.env.HostedZoneID)}); err != nil {
+		t.Errorf("seeded hosted zone: %v", err)
+	}
+	for _, arn := range []string{w.env.CertificateARN, w.env.OtherCertificateARN, w.env.ExpiredCertificateARN} {
+		if _, err := acm.NewFromConfig(w.cfg).DescribeCertificate(ctx, &acm.DescribeCertificateInput{CertificateArn: aws.String(arn)}); err != nil {
+			t.Errorf("seeded certificate %s: %v", arn, err)
+		}
 	}
 }
