@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -61,45 +60,8 @@ func startKumo(t *testing.T) *kumoEnv {
 		b: b, env: env, zone: strings.TrimPrefix(env.HostedZoneID, "/hostedzone/"),
 		step: NewClients(pcfg, env.Region), acm: acm.NewFromConfig(cfg), r53: route53.NewFromConfig(cfg),
 	}
-	k.step.ACM = &tagShim{ACM: k.step.ACM, t: t, tags: map[string][]acmtypes.Tag{}}
 
 	return k
-}
-
-// tagShim bridges a kumo gap: kumo v0.33.1 stores the tags of
-// RequestCertificate but has no ListTagsForCertificate ("Unknown
-// operation"). When kumo answers that, the shim answers with the tags the
-// step sent in its RequestCertificate calls, so the rest of the find and
-// delete paths still run against kumo. With a kumo that has the operation
-// the shim only passes calls through.
-type tagShim struct {
-	ACM
-	t    *testing.T
-	mu   sync.Mutex
-	tags map[string][]acmtypes.Tag
-}
-
-func (s *tagShim) RequestCertificate(ctx context.Context, in *acm.RequestCertificateInput, optFns ...func(*acm.Options)) (*acm.RequestCertificateOutput, error) {
-	out, err := s.ACM.RequestCertificate(ctx, in, optFns...)
-	if err == nil {
-		s.mu.Lock()
-		s.tags[aws.ToString(out.CertificateArn)] = in.Tags
-		s.mu.Unlock()
-	}
-
-	return out, err
-}
-
-func (s *tagShim) ListTagsForCertificate(ctx context.Context, in *acm.ListTagsForCertificateInput, optFns ...func(*acm.Options)) (*acm.ListTagsForCertificateOutput, error) {
-	out, err := s.ACM.ListTagsForCertificate(ctx, in, optFns...)
-	if !kumoLacksTags(err) {
-		return out, err
-	}
-	s.t.Logf("kumo gap: no ListTagsForCertificate; the test answers with the tags of the request for %s", aws.ToString(in.CertificateArn))
-	s.mu.Lock()
-	defer s.mu.Unlock()
-
-	return &acm.ListTagsForCertificateOutput{Tags: s.tags[aws.ToString(in.CertificateArn)]}, nil
 }
 
 // calls returns the calls made through the proxy since the last reset:
@@ -140,11 +102,6 @@ func (k *kumoEnv) cnames(t *testing.T) map[string]string {
 	return m
 }
 
-// kumoLacksTags reports kumo's missing ListTagsForCertificate (a gap: AWS
-// has it, kumo v0.33.1 answers "Unknown operation").
-func kumoLacksTags(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "Unknown operation: ListTagsForCertificate")
-}
 
 // Issue with Route 53: one certificate for *.domain + domain, its one
 // validation record upserted; re-invoking Ensure reaches ISSUED (kumo
@@ -230,9 +187,6 @@ func TestEnsureIssueRoute53Kumo(t *testing.T) {
 
 	t.Run("tags", func(t *testing.T) {
 		out, err := k.acm.ListTagsForCertificate(ctx, &acm.ListTagsForCertificateInput{CertificateArn: aws.String(first.ARN)})
-		if kumoLacksTags(err) {
-			t.Skipf("kumo gap: %v", err)
-		}
 		if err != nil {
 			t.Fatal(err)
 		}
