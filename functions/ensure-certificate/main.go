@@ -6,24 +6,17 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 
-	"github.com/autostop/autostop/shared/awsenv"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/autostop/autostop/shared/awsenv"
 	"github.com/autostop/autostop/shared/certificate"
 	"github.com/autostop/autostop/shared/step"
 	"github.com/autostop/autostop/shared/steperr"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := awsenv.Config()
-	if err != nil {
-		log.Error("load AWS config", "error", err)
-		os.Exit(1)
-	}
+	cfg, log := awsenv.Setup()
 
 	lambda.Start(steperr.Handler(func(ctx context.Context, in step.Input) (step.CertificateResult, error) {
 		l := log.With("execution", in.Execution, "loadBalancer", in.Spec.Name, "region", in.Spec.Region)

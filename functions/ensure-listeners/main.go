@@ -6,25 +6,18 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 
-	"github.com/autostop/autostop/shared/awsenv"
 	"github.com/aws/aws-lambda-go/lambda"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
+	"github.com/autostop/autostop/shared/awsenv"
 	"github.com/autostop/autostop/shared/listener"
 	"github.com/autostop/autostop/shared/step"
 	"github.com/autostop/autostop/shared/steperr"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := awsenv.Config()
-	if err != nil {
-		log.Error("load AWS config", "error", err)
-		os.Exit(1)
-	}
+	cfg, log := awsenv.Setup()
 
 	lambda.Start(steperr.Handler(func(ctx context.Context, in step.Input) (step.ListenersResult, error) {
 		l := log.With("execution", in.Execution, "loadBalancer", in.Spec.Name)

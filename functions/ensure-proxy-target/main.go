@@ -7,24 +7,17 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 
-	"github.com/autostop/autostop/shared/awsenv"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/autostop/autostop/shared/awsenv"
 	"github.com/autostop/autostop/shared/proxytarget"
 	"github.com/autostop/autostop/shared/step"
 	"github.com/autostop/autostop/shared/steperr"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	awsCfg, err := awsenv.Config()
-	if err != nil {
-		log.Error("load AWS config", "error", err)
-		os.Exit(1)
-	}
+	awsCfg, log := awsenv.Setup()
 	cfg := proxytarget.ConfigFromEnv()
 
 	lambda.Start(steperr.Handler(func(ctx context.Context, in step.Input) (step.ProxyTargetResult, error) {

@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 
 	"github.com/autostop/autostop/shared/awsenv"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -18,13 +16,7 @@ import (
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-
-	cfg, err := awsenv.Config()
-	if err != nil {
-		log.Error("load AWS config", "error", err)
-		os.Exit(1)
-	}
+	cfg, log := awsenv.Setup()
 	deleters := rollback.AWSDeleters(cfg, proxytarget.ConfigFromEnv())
 
 	lambda.Start(steperr.Handler(func(ctx context.Context, in step.Input) (step.RollbackResult, error) {

@@ -8,24 +8,18 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
-	"github.com/autostop/autostop/shared/awsenv"
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/autostop/autostop/shared/awsenv"
 	"github.com/autostop/autostop/shared/eventstart"
 	"github.com/autostop/autostop/shared/steperr"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	awsCfg, err := awsenv.Config()
-	if err != nil {
-		log.Error("load AWS config", "error", err)
-		os.Exit(1)
-	}
+	awsCfg, log := awsenv.Setup()
 	cfg, err := eventstart.ConfigFromEnv()
 	if err != nil {
 		log.Error("configuration", "error", err)

@@ -6,24 +6,17 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
-	"os"
 
-	"github.com/autostop/autostop/shared/awsenv"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/autostop/autostop/shared/awsenv"
 	"github.com/autostop/autostop/shared/step"
 	"github.com/autostop/autostop/shared/steperr"
 	"github.com/autostop/autostop/shared/validate"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := awsenv.Config() // region: AWS_REGION, the default for the spec's
-	if err != nil {
-		log.Error("load AWS config", "error", err)
-		os.Exit(1)
-	}
+	cfg, log := awsenv.Setup() // AWS_REGION is the default region of a request
 	clients := validate.NewClients(cfg)
 
 	lambda.Start(steperr.Handler(func(ctx context.Context, raw json.RawMessage) (step.Input, error) {

@@ -10,6 +10,7 @@ package awsenv
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,4 +42,19 @@ func Config() (aws.Config, error) {
 	}
 
 	return cfg, nil
+}
+
+// Setup is how a function main starts: a JSON logger on stdout (the Lambda
+// log format) and the SDK configuration. Without a configuration there is
+// nothing a step can do, so it logs the reason and exits.
+func Setup() (aws.Config, *slog.Logger) {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+
+	cfg, err := Config()
+	if err != nil {
+		log.Error("load AWS config", "error", err)
+		os.Exit(1)
+	}
+
+	return cfg, log
 }
