@@ -37,24 +37,8 @@ type kumoEnv struct {
 
 func startKumo(t *testing.T) *kumoEnv {
 	t.Helper()
-	ctx := context.Background()
-	b := localawstest.Start(t)
-	cfg, err := b.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := localenv.Seed(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := b.Proxy().Listen("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pcfg, err := localaws.ConfigFor(ctx, url, b.Region())
-	if err != nil {
-		t.Fatal(err)
-	}
+	seeded := localawstest.StartSeeded(t, "test")
+	b, cfg, env, pcfg := seeded.Backend, seeded.Direct, seeded.Env, seeded.Proxied
 
 	k := &kumoEnv{
 		b: b, env: env, zone: strings.TrimPrefix(env.HostedZoneID, "/hostedzone/"),
@@ -101,7 +85,6 @@ func (k *kumoEnv) cnames(t *testing.T) map[string]string {
 
 	return m
 }
-
 
 // Issue with Route 53: one certificate for *.domain + domain, its one
 // validation record upserted; re-invoking Ensure reaches ISSUED (kumo

@@ -13,9 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
-	"github.com/autostop/autostop/shared/localaws"
 	"github.com/autostop/autostop/shared/localaws/localawstest"
-	"github.com/autostop/autostop/shared/localenv"
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/spec"
 	"github.com/autostop/autostop/shared/step"
@@ -28,23 +26,8 @@ import (
 // the execution wrote.
 func TestEnsureKumo(t *testing.T) {
 	ctx := context.Background()
-	b := localawstest.Start(t)
-	cfg, err := b.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := localenv.Seed(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := b.Proxy().Listen("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pcfg, err := localaws.ConfigFor(ctx, url, b.Region())
-	if err != nil {
-		t.Fatal(err)
-	}
+	seeded := localawstest.StartSeeded(t, "test")
+	b, cfg, env, pcfg := seeded.Backend, seeded.Direct, seeded.Env, seeded.Proxied
 	clients := NewClients(pcfg)
 	r53 := route53.NewFromConfig(cfg) // direct: not counted
 	zone := strings.TrimPrefix(env.HostedZoneID, "/hostedzone/")

@@ -12,9 +12,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
-	"github.com/autostop/autostop/shared/localaws"
 	"github.com/autostop/autostop/shared/localaws/localawstest"
-	"github.com/autostop/autostop/shared/localenv"
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/spec"
 	"github.com/autostop/autostop/shared/step"
@@ -26,23 +24,8 @@ import (
 // group for the proxy, and the seeded certificate.
 func TestEnsureOnLocalBackend(t *testing.T) {
 	ctx := t.Context()
-	b := localawstest.Start(t)
-	cfg, err := b.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := localenv.Seed(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := b.Proxy().Listen("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxied, err := localaws.ConfigFor(ctx, url, b.Region())
-	if err != nil {
-		t.Fatal(err)
-	}
+	seeded := localawstest.StartSeeded(t, "test")
+	b, cfg, env, proxied := seeded.Backend, seeded.Direct, seeded.Env, seeded.Proxied
 	// The proxy records a call after it has answered it: count the answers
 	// the SDK received, so a check waits until each of them is recorded.
 	sent := &countingClient{next: proxied.HTTPClient}

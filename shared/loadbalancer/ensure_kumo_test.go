@@ -35,25 +35,9 @@ type kumoEnv struct {
 
 func startKumo(t *testing.T) *kumoEnv {
 	t.Helper()
-	ctx := context.Background()
 
-	b := localawstest.Start(t)
-	cfg, err := b.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := localenv.Seed(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := b.Proxy().Listen("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pcfg, err := localaws.ConfigFor(ctx, url, b.Region())
-	if err != nil {
-		t.Fatal(err)
-	}
+	seeded := localawstest.StartSeeded(t, "test")
+	b, cfg, env, pcfg := seeded.Backend, seeded.Direct, seeded.Env, seeded.Proxied
 
 	return &kumoEnv{b: b, env: env, step: NewClients(pcfg, env.Region), elbv2: elbv2.NewFromConfig(cfg), ec2: ec2.NewFromConfig(cfg), caller: "test"}
 }

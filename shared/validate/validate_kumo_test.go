@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
-	"github.com/autostop/autostop/shared/localaws"
 	"github.com/autostop/autostop/shared/localaws/localawstest"
 	"github.com/autostop/autostop/shared/localenv"
 	"github.com/autostop/autostop/shared/ownership"
@@ -45,25 +44,10 @@ type kumoFixture struct {
 // see read-only calls only.
 func TestValidateKumo(t *testing.T) {
 	ctx := context.Background()
-	b := localawstest.Start(t)
-	cfg, err := b.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := localenv.Seed(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	seeded := localawstest.StartSeeded(t, "validate")
+	b, cfg, env, pcfg := seeded.Backend, seeded.Direct, seeded.Env, seeded.Proxied
 	fx := setUpKumo(ctx, t, cfg, env)
 
-	url, err := b.Proxy().Listen("validate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pcfg, err := localaws.ConfigFor(ctx, url, b.Region())
-	if err != nil {
-		t.Fatal(err)
-	}
 	clients := NewClients(pcfg)
 
 	run := func(doc string) (step.Input, error) {

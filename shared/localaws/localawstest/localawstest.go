@@ -11,7 +11,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/autostop/autostop/shared/localaws"
+	"github.com/autostop/autostop/shared/localenv"
 )
 
 // Start runs a fresh kumo for the test on a free port and stops it, with
@@ -96,4 +99,41 @@ func BuildFunction(t testing.TB, pkg string) string {
 	built[abs] = bin
 
 	return bin
+}
+
+// Seeded is a fresh backend with the customer environment seeded
+// (shared/localenv), and SDK configurations that reach it directly (calls
+// not recorded) and through the recording proxy (recorded as caller).
+type Seeded struct {
+	Backend *localaws.Backend
+	Env     *localenv.Environment
+	Direct  aws.Config
+	Proxied aws.Config
+}
+
+// StartSeeded starts a backend as Start does and seeds it; calls made with
+// Proxied are recorded under caller.
+func StartSeeded(t testing.TB, caller string) *Seeded {
+	t.Helper()
+	ctx := context.Background()
+	b := Start(t)
+
+	direct, err := b.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := localenv.Seed(ctx, direct)
+	if err != nil {
+		t.Fatalf("seed the local environment: %v", err)
+	}
+	url, err := b.Proxy().Listen(caller)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxied, err := localaws.ConfigFor(ctx, url, b.Region())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	return &Seeded{Backend: b, Env: env, Direct: direct, Proxied: proxied}
 }
