@@ -206,33 +206,43 @@ func TestFaultsOnEveryMutatingCall(t *testing.T) {
 	const sample = "route53-issued-certificate"
 
 	// The operations come from a clean run, so a new step is covered
-	// without editing this test.
+	// without editing this test. An operation two steps make (Route 53
+	// changes: the certificate's validation record, then the DNS records)
+	// is faulted once per step, at that step's first call of it.
 	w := newWorld(t)
 	requireSucceeded(t, w.provision(t, w.sample(t, sample), "discover"))
-	seen := map[string]awsproxy.Call{}
-	var ops []awsproxy.Call
+	type target struct {
+		call awsproxy.Call
+		nth  int // the call's position among all calls of its operation
+	}
+	var targets []target
+	seen := map[string]bool{}
+	count := map[string]int{}
 	for _, c := range w.mutating() {
-		if _, ok := seen[opName(c)]; !ok {
-			seen[opName(c)] = c
-			ops = append(ops, c)
+		count[opName(c)]++
+		if key := c.Caller + " " + opName(c); !seen[key] {
+			seen[key] = true
+			targets = append(targets, target{call: c, nth: count[opName(c)]})
 		}
 	}
-	if len(ops) < 5 {
-		t.Fatalf("a clean run made only %d distinct mutating calls: %s", len(ops), joinCalls(ops))
+	if len(targets) < 5 {
+		t.Fatalf("a clean run made only %d distinct mutating calls: %s", len(targets), joinCalls(w.mutating()))
 	}
 
-	for _, op := range ops {
-		t.Run(opName(op)+"/throttled", func(t *testing.T) {
+	for _, tg := range targets {
+		op := tg.call
+		name := strings.TrimPrefix(op.Caller, "autostop-") + "/" + opName(op)
+		t.Run(name+"/throttled", func(t *testing.T) {
 			w := newWorld(t)
-			w.backend.Proxy().FailNth(op.Service, op.Operation, 1, awsproxy.Throttled)
+			w.backend.Proxy().FailNth(op.Service, op.Operation, tg.nth, awsproxy.Throttled)
 			requireSucceeded(t, w.provision(t, w.sample(t, sample), "throttled"))
 			requireFaultInjected(t, w, op)
 		})
-		t.Run(opName(op)+"/denied", func(t *testing.T) {
+		t.Run(name+"/denied", func(t *testing.T) {
 			w := newWorld(t)
 			s := w.sample(t, sample)
-			// Permanent: every call of the operation is denied.
-			for n := 1; n <= 20; n++ {
+			// Permanent: every call of the operation from this step on is denied.
+			for n := tg.nth; n < tg.nth+20; n++ {
 				w.backend.Proxy().FailNth(op.Service, op.Operation, n, awsproxy.AccessDenied)
 			}
 			d := w.provision(t, s, "denied")
