@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -136,11 +138,14 @@ Deployed:
 		env.OtherVPCID, env.OtherSubnetID, env.OtherSGID,
 		env.HostedZoneID, env.ZoneName, env.Domain,
 		env.CertificateARN, env.Domain, env.OtherCertificateARN, env.ExpiredCertificateARN)
-	for id, arn := range d.FunctionARNs {
-		fmt.Fprintf(w, "  function       %-10s %s\n", id, arn)
+	for _, id := range slices.Sorted(maps.Keys(d.FunctionARNs)) {
+		fmt.Fprintf(w, "  function       %-24s %s\n", id, d.FunctionARNs[id])
 	}
-	for id, arn := range d.StateMachineARNs {
-		fmt.Fprintf(w, "  state machine  %-10s %s\n", id, arn)
+	for _, id := range slices.Sorted(maps.Keys(d.StateMachineARNs)) {
+		fmt.Fprintf(w, "  state machine  %-24s %s\n", id, d.StateMachineARNs[id])
+	}
+	for _, id := range slices.Sorted(maps.Keys(d.RuleARNs)) {
+		fmt.Fprintf(w, "  event rule     %-24s %s\n", id, d.RuleARNs[id])
 	}
 	fmt.Fprintf(w, "\nLogs: %s\nPress Ctrl-C to stop.\n", logPath)
 }
