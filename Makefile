@@ -14,6 +14,13 @@ LOCAL_BINS := $(foreach f,$(FUNCTIONS),$(BUILD)/local/$(f)/bootstrap)
 
 ASL_VALIDATOR_VERSION := 4.0.0
 ASL_VALIDATOR := $(BUILD)/npm/node_modules/.bin/asl-validator
+AWS_CDK_VERSION := 2.1148.1
+AWS_CDK := $(BUILD)/npm/node_modules/.bin/cdk
+# Quiet, offline CDK CLI runs: jsii's end-of-life warning is silenced per
+# Node major version (the variable lists majors, "1" silences nothing); no
+# version check.
+NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
+CDK_ENV := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=$(NODE_MAJOR) CDK_DISABLE_VERSION_CHECK=1
 
 .PHONY: help kumo kumo-unpatched tools functions local-functions test vet bench up demo synth clean
 
@@ -36,15 +43,18 @@ local-functions: ## build every function for this machine (the local backend run
 	  CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(BUILD)/local/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
 
-tools: $(ASL_VALIDATOR) ## npm tools the tests use (asl-validator), in .build/npm
+tools: $(ASL_VALIDATOR) $(AWS_CDK) ## npm tools (asl-validator, the aws-cdk CLI), in .build/npm
 
 $(ASL_VALIDATOR):
 	npm install --silent --no-audit --no-fund --prefix $(BUILD)/npm asl-validator@$(ASL_VALIDATOR_VERSION)
 
+$(AWS_CDK):
+	npm install --silent --no-audit --no-fund --prefix $(BUILD)/npm aws-cdk@$(AWS_CDK_VERSION)
+
 vet: ## go vet
 	$(GO) vet ./...
 
-test: kumo local-functions tools ## run every test (builds kumo first)
+test: kumo local-functions functions tools ## run every test (builds kumo first)
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
@@ -56,6 +66,9 @@ up: kumo local-functions ## local AWS backend with the app deployed; Ctrl-C stop
 
 demo: kumo local-functions ## provision a load balancer end to end on the local backend
 	$(GO) run ./cmd/autostop-local demo
+
+synth: functions $(AWS_CDK) ## cdk synth of the Autostop stack into .build/cdk.out (offline; fails on any cdk-nag finding)
+	$(CDK_ENV) npx --prefix $(BUILD)/npm cdk synth --app 'go run ./infra' -q --no-notices
 
 clean: ## remove build outputs
 	rm -rf $(BUILD)

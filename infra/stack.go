@@ -1,0 +1,427 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/autostop/autostop/shared/app"
+)
+
+// StackName is the CloudFormation stack's name.
+const StackName = "Autostop"
+
+// Context keys (cdk.json or `cdk deploy -c key=value`).
+const (
+	// ContextLogRetentionDays is the retention of every log group, in days
+	// (a CloudWatch Logs value: 1, 3, 5, 7, 14, 30, 60, 90, …). Default 30.
+	ContextLogRetentionDays = "logRetentionDays"
+	// ContextHostedZoneID limits the Route 53 permissions to one hosted
+	// zone. Default "*": any zone of the account.
+	ContextHostedZoneID = "hostedZoneId"
+)
+
+// Config is what the stack is built from.
+type Config struct {
+	// RepoRoot holds functions' assets (.build/lambda/<id>/bootstrap) and
+	// the ASL files.
+	RepoRoot string
+	App      app.App
+}
+
+// Stack is the deployed app, with its parts for tests.
+type Stack struct {
+	Stack         awscdk.Stack
+	Functions     map[string]awslambda.Function
+	StateMachines map[string]awsstepfunctions.StateMachine
+	DeadLetters   awssqs.Queue
+}
+
+var retention = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
+	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
+	150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
+	1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
+	3653: awslogs.RetentionDays_TEN_YEARS,
+}
+
+// contextString reads a context value, or def.
+func contextString(scope constructs.Construct, key, def string) string {
+	v := scope.Node().TryGetContext(jsii.String(key))
+	if v == nil {
+		return def
+	}
+
+	return strings.TrimSpace(fmt.Sprint(v))
+}
+
+func logRetention(scope constructs.Construct) (awslogs.RetentionDays, error) {
+	s := contextString(scope, ContextLogRetentionDays, "30")
+	days, err := strconv.ParseFloat(s, 64)
+	r, ok := retention[int(days)]
+	if err != nil || !ok || days != float64(int(days)) {
+		valid := make([]int, 0, len(retention))
+		for d := range retention {
+			valid = append(valid, d)
+		}
+		sort.Ints(valid)
+
+		return "", fmt.Errorf("context %s=%q: want one of %v", ContextLogRetentionDays, s, valid)
+	}
+
+	return r, nil
+}
+
+// AssetDir is where `make functions` puts a function's bootstrap.
+func AssetDir(repoRoot, functionID string) string {
+	return filepath.Join(repoRoot, ".build", "lambda", functionID)
+}
+
+// NewStack builds the Autostop stack from the app description.
+func NewStack(scope constructs.Construct, id string, cfg Config, props *awscdk.StackProps) (*Stack, error) {
+	for _, f := range cfg.App.Functions {
+		if _, err := os.Stat(filepath.Join(AssetDir(cfg.RepoRoot, f.ID), "bootstrap")); err != nil {
+			return nil, fmt.Errorf("function %s has no arm64 bootstrap (%w): run `make functions` first", f.ID, err)
+		}
+	}
+	keep, err := logRetention(scope)
+	if err != nil {
+		return nil, err
+	}
+
+	if props == nil {
+		props = &awscdk.StackProps{}
+	}
+	if props.Description == nil {
+		props.Description = jsii.String("autostop: AutoStopping for idle workloads (functions, ProvisionLoadBalancer workflow, autostop event bus)")
+	}
+	s := &Stack{
+		Stack:         awscdk.NewStack(scope, jsii.String(id), props),
+		Functions:     map[string]awslambda.Function{},
+		StateMachines: map[string]awsstepfunctions.StateMachine{},
+	}
+	zone := contextString(s.Stack, ContextHostedZoneID, "*")
+	zone = strings.TrimPrefix(zone, "/hostedzone/")
+
+	functions := constructs.NewConstruct(s.Stack, jsii.String("Functions"))
+	for _, f := range cfg.App.Functions {
+		s.Functions[f.ID] = newFunction(functions, f, cfg.RepoRoot, keep, zone)
+	}
+
+	machines := constructs.NewConstruct(s.Stack, jsii.String("StateMachines"))
+	for _, sm := range cfg.App.StateMachines {
+		m, err := s.newStateMachine(machines, sm, cfg.RepoRoot, keep)
+		if err != nil {
+			return nil, err
+		}
+		s.StateMachines[sm.ID] = m
+	}
+
+	// EnvRefs, now that every ARN exists.
+	for _, f := range cfg.App.Functions {
+		refs := make([]string, 0, len(f.EnvRefs))
+		for k := range f.EnvRefs {
+			refs = append(refs, k)
+		}
+		sort.Strings(refs)
+		for _, k := range refs {
+			arn, err := s.arn(f.EnvRefs[k])
+			if err != nil {
+				return nil, fmt.Errorf("function %s: env %s: %w", f.ID, k, err)
+			}
+			s.Functions[f.ID].AddEnvironment(jsii.String(k), arn, nil)
+		}
+	}
+
+	if err := s.newEvents(constructs.NewConstruct(s.Stack, jsii.String("Events")), cfg.App.EventBuses); err != nil {
+		return nil, err
+	}
+
+	return s, nil
+}
+
+// arn resolves a reference to one of the app's own resources.
+func (s *Stack) arn(v app.Value) (*string, error) {
+	switch {
+	case v.FunctionARN != "":
+		if f, ok := s.Functions[v.FunctionARN]; ok {
+			return f.FunctionArn(), nil
+		}
+
+		return nil, fmt.Errorf("no function %q", v.FunctionARN)
+	case v.StateMachine != "":
+		if m, ok := s.StateMachines[v.StateMachine]; ok {
+			return m.StateMachineArn(), nil
+		}
+
+		return nil, fmt.Errorf("no state machine %q", v.StateMachine)
+	case v.Literal != "":
+		return jsii.String(v.Literal), nil
+	}
+
+	return nil, errors.New("empty value")
+}
+
+// arnPattern fills the ${…} of a permission's resource pattern.
+func arnPattern(stack awscdk.Stack, pattern, zone string) *string {
+	r := strings.NewReplacer(
+		"${AWS::Partition}", *stack.Partition(),
+		"${AWS::Region}", *stack.Region(),
+		"${AWS::AccountId}", *stack.Account(),
+		"${HostedZone}", zone,
+	)
+
+	return jsii.String(r.Replace(pattern))
+}
+
+// Statements turns a function's grants into IAM statements.
+func Statements(stack awscdk.Stack, grants []Grant, zone string) []awsiam.PolicyStatement {
+	var out []awsiam.PolicyStatement
+	for _, g := range grants {
+		resources := make([]*string, 0, len(g.Resources))
+		for _, r := range g.Resources {
+			resources = append(resources, arnPattern(stack, r, zone))
+		}
+		cond := map[string]interface{}{}
+		switch g.Tag {
+		case RequestTag:
+			cond["Null"] = map[string]interface{}{"aws:RequestTag/" + TagKey: "false"}
+		case ResourceTag:
+			cond["Null"] = map[string]interface{}{"aws:ResourceTag/" + TagKey: "false"}
+		}
+		if len(g.CreateActions) > 0 {
+			service := strings.SplitN(g.Actions[0], ":", 2)[0]
+			cond["StringEquals"] = map[string]interface{}{service + ":CreateAction": g.CreateActions}
+		}
+		props := &awsiam.PolicyStatementProps{Actions: jsii.Strings(g.Actions...), Resources: &resources}
+		if len(cond) > 0 {
+			props.Conditions = &cond
+		}
+		out = append(out, awsiam.NewPolicyStatement(props))
+	}
+
+	return out
+}
+
+func newFunction(scope constructs.Construct, f app.Function, root string, keep awslogs.RetentionDays, zone string) awslambda.Function {
+	c := constructs.NewConstruct(scope, jsii.String(f.ID))
+	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{Retention: keep})
+	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("autostop " + f.ID + ": only the calls its step makes (infra/permissions.go)"),
+	})
+	logs.GrantWrite(role)
+
+	env := map[string]*string{}
+	for k, v := range f.Env {
+		env[k] = jsii.String(v)
+	}
+	fn := awslambda.NewFunction(c, jsii.String("Function"), &awslambda.FunctionProps{
+		FunctionName:  jsii.String(f.Name()),
+		Description:   jsii.String(f.Description),
+		Code:          awslambda.Code_FromAsset(jsii.String(AssetDir(root, f.ID)), nil),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(float64(f.TimeoutSec))),
+		MemorySize:    jsii.Number(float64(f.MemoryMB)),
+		Environment:   &env,
+		Role:          role,
+		LogGroup:      logs,
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+		Tracing:       awslambda.Tracing_ACTIVE,
+	})
+
+	if grants := Permissions[f.ID]; len(grants) > 0 {
+		stack := awscdk.Stack_Of(c)
+		policy := awsiam.NewPolicy(c, jsii.String("StepPolicy"), &awsiam.PolicyProps{
+			PolicyName: jsii.String(StepPolicyName(f.ID)),
+			Roles:      &[]awsiam.IRole{role},
+			Statements: ptrs(Statements(stack, grants, zone)),
+		})
+		suppressStepPolicy(policy, f.ID, zone)
+	}
+	suppressRole(role)
+
+	return fn
+}
+
+// StepPolicyName is the name of the policy holding a function's grants.
+func StepPolicyName(functionID string) string { return app.NamePrefix + functionID + "-step" }
+
+func (s *Stack) newStateMachine(scope constructs.Construct, sm app.StateMachine, root string, keep awslogs.RetentionDays) (awsstepfunctions.StateMachine, error) {
+	asl, err := sm.ReadASL(root)
+	if err != nil {
+		return nil, err
+	}
+	placeholders := map[string]bool{}
+	for _, p := range app.Placeholders(asl) {
+		placeholders[p] = true
+	}
+	subs := map[string]*string{}
+	var fnArns []*string
+	for name, v := range sm.Substitutions {
+		if !placeholders[name] {
+			return nil, fmt.Errorf("state machine %s: substitution %s is not used by %s", sm.ID, name, sm.ASLFile)
+		}
+		delete(placeholders, name)
+		arn, err := s.arn(v)
+		if err != nil {
+			return nil, fmt.Errorf("state machine %s: substitution %s: %w", sm.ID, name, err)
+		}
+		subs[name] = arn
+		if v.FunctionARN != "" {
+			fnArns = append(fnArns, arn)
+		}
+	}
+	if len(placeholders) > 0 {
+		return nil, fmt.Errorf("state machine %s: no substitution for %v", sm.ID, keys(placeholders))
+	}
+
+	c := constructs.NewConstruct(scope, jsii.String(sm.ID))
+	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{Retention: keep})
+	m := awsstepfunctions.NewStateMachine(c, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
+		StateMachineName:        jsii.String(sm.Name()),
+		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
+		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(asl)),
+		DefinitionSubstitutions: &subs,
+		Logs: &awsstepfunctions.LogOptions{
+			Destination:          logs,
+			Level:                awsstepfunctions.LogLevel_ALL,
+			IncludeExecutionData: jsii.Bool(true),
+		},
+		TracingEnabled: jsii.Bool(true),
+	})
+	if len(fnArns) > 0 {
+		sort.Slice(fnArns, func(i, j int) bool { return *fnArns[i] < *fnArns[j] })
+		m.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("lambda:InvokeFunction"),
+			Resources: &fnArns,
+		}))
+	}
+	suppressStateMachine(c)
+	awscdk.NewCfnOutput(s.Stack, jsii.String(cfnID(sm.ID)+"Arn"), &awscdk.CfnOutputProps{
+		Value:       m.StateMachineArn(),
+		Description: jsii.String("ARN of the " + sm.Name() + " state machine"),
+	})
+
+	return m, nil
+}
+
+func (s *Stack) newEvents(scope constructs.Construct, buses []app.EventBus) error {
+	if len(buses) == 0 {
+		return nil
+	}
+	dlq := awssqs.NewQueue(scope, jsii.String("DeadLetters"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	s.DeadLetters = dlq
+	suppressDeadLetters(dlq)
+	alarm := dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+		Period:    awscdk.Duration_Minutes(jsii.Number(5)),
+		Statistic: jsii.String("Maximum"),
+	}).CreateAlarm(scope, jsii.String("DeadLettersAlarm"), &awscloudwatch.CreateAlarmOptions{
+		AlarmDescription:   jsii.String("autostop: events the rules could not deliver after retries are waiting in the dead-letter queue"),
+		Threshold:          jsii.Number(0),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	awscdk.NewCfnOutput(s.Stack, jsii.String("DeadLetterQueueUrl"), &awscdk.CfnOutputProps{Value: dlq.QueueUrl(),
+		Description: jsii.String("events no target accepted after retries")})
+	awscdk.NewCfnOutput(s.Stack, jsii.String("DeadLetterAlarmName"), &awscdk.CfnOutputProps{Value: alarm.AlarmName()})
+
+	for _, b := range buses {
+		bus := awsevents.NewEventBus(scope, jsii.String(cfnID(b.Name)+"Bus"), &awsevents.EventBusProps{EventBusName: jsii.String(b.Name)})
+		awscdk.NewCfnOutput(s.Stack, jsii.String(cfnID(b.Name)+"EventBusName"), &awscdk.CfnOutputProps{Value: bus.EventBusName()})
+		for _, r := range b.Rules {
+			var pattern map[string]interface{}
+			if err := json.Unmarshal([]byte(r.Pattern), &pattern); err != nil || len(pattern) == 0 {
+				return fmt.Errorf("rule %s: pattern %q is not a JSON object (%v)", r.ID, r.Pattern, err)
+			}
+			var target awsevents.IRuleTarget
+			switch {
+			case r.TargetFunction != "":
+				fn, ok := s.Functions[r.TargetFunction]
+				if !ok {
+					return fmt.Errorf("rule %s: no function %q", r.ID, r.TargetFunction)
+				}
+				target = awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
+					DeadLetterQueue: dlq,
+					MaxEventAge:     awscdk.Duration_Hours(jsii.Number(1)),
+					RetryAttempts:   jsii.Number(185),
+				})
+			case r.TargetStateMachine != "":
+				m, ok := s.StateMachines[r.TargetStateMachine]
+				if !ok {
+					return fmt.Errorf("rule %s: no state machine %q", r.ID, r.TargetStateMachine)
+				}
+				target = awseventstargets.NewSfnStateMachine(m, &awseventstargets.SfnStateMachineProps{
+					DeadLetterQueue: dlq,
+					MaxEventAge:     awscdk.Duration_Hours(jsii.Number(1)),
+					RetryAttempts:   jsii.Number(185),
+				})
+			default:
+				return fmt.Errorf("rule %s has no target", r.ID)
+			}
+			rule := awsevents.NewRule(scope, jsii.String(cfnID(r.ID)+"Rule"), &awsevents.RuleProps{
+				RuleName:    jsii.String(r.Name()),
+				Description: jsii.String(r.Description),
+				EventBus:    bus,
+				// The construct wants a typed pattern; the description's
+				// JSON replaces it below, as is.
+				EventPattern: &awsevents.EventPattern{Source: jsii.Strings("placeholder")},
+				Targets:      &[]awsevents.IRuleTarget{target},
+			})
+			rule.Node().DefaultChild().(awsevents.CfnRule).AddPropertyOverride(jsii.String("EventPattern"), pattern)
+		}
+	}
+
+	return nil
+}
+
+// cfnID turns "rule-created" into "RuleCreated".
+func cfnID(s string) string {
+	var b strings.Builder
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '-' || r == '_' || r == '.' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+
+	return b.String()
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+
+	return out
+}
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+func ptrs[T any](s []T) *[]T { return &s }
