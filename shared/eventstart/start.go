@@ -5,14 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	"github.com/aws/smithy-go"
+
+	"github.com/autostop/autostop/shared/steperr"
 )
 
 // Execution names.
@@ -81,7 +81,7 @@ func Start(ctx context.Context, client SFN, cfg Config, ev events.EventBridgeEve
 		Name:            aws.String(res.ExecutionName),
 		Input:           aws.String(string(input)),
 	})
-	if hasCode(err, codeExecutionExists) {
+	if steperr.HasCode(err, codeExecutionExists) {
 		// Started in between by a concurrent delivery of the same event, or
 		// with another input: either way it is this event's execution.
 		found, derr := describe(ctx, client, arn, &res)
@@ -106,7 +106,7 @@ func Start(ctx context.Context, client SFN, cfg Config, ev events.EventBridgeEve
 // describe looks the execution up; found is false when it does not exist.
 func describe(ctx context.Context, client SFN, arn string, res *Result) (found bool, err error) {
 	out, err := client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
-	if hasCode(err, codeExecutionNotExists) {
+	if steperr.HasCode(err, codeExecutionNotExists) {
 		return false, nil
 	}
 	if err != nil {
@@ -157,10 +157,4 @@ func ExecutionName(eventID string) string {
 // (arn:aws:states:<region>:<account>:execution:<state machine>:<name>).
 func ExecutionARN(stateMachineARN, name string) string {
 	return strings.Replace(stateMachineARN, stateMachineARNResource, executionARNResource, 1) + ":" + name
-}
-
-func hasCode(err error, code string) bool {
-	var apiErr smithy.APIError
-
-	return err != nil && errors.As(err, &apiErr) && apiErr.ErrorCode() == code
 }

@@ -10,12 +10,10 @@ package loadbalancer
 
 import (
 	"context"
-	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"github.com/aws/smithy-go"
 )
 
 // ELBv2 is the part of the Elastic Load Balancing v2 API this package uses.
@@ -60,16 +58,6 @@ const (
 // DefaultSecurityGroupName is the name of the security group autostop
 // creates for load balancer lb when the spec names none.
 func DefaultSecurityGroupName(lb string) string { return "autostop-" + lb }
-
-// errorCode returns the AWS error code in err's chain, or "".
-func errorCode(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
-	}
-
-	return ""
-}
 
 // tagMap turns key/value pointer pairs into a map.
 func tagMap[T any](tags []T, kv func(T) (*string, *string)) map[string]string {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/step"
+	"github.com/autostop/autostop/shared/steperr"
 )
 
 // Bounded waits of DeleteCreatedBy (variables so tests can shorten them).
@@ -48,7 +49,7 @@ func DeleteCreatedBy(ctx context.Context, c Clients, lbName, execution string) (
 		res := step.Resource{Kind: KindLoadBalancer, ID: arn}
 		tags, err := lbTags(ctx, c.ELBv2, arn)
 		switch {
-		case errorCode(err) == codeLBNotFound:
+		case steperr.ErrorCode(err) == codeLBNotFound:
 			// Gone since we looked.
 		case err != nil:
 			return nil, nil, err
@@ -98,13 +99,13 @@ func DeleteCreatedBy(ctx context.Context, c Clients, lbName, execution string) (
 // deleteLoadBalancer deletes arn and waits, within bounds, until it is gone.
 func deleteLoadBalancer(ctx context.Context, e ELBv2, arn string) error {
 	_, err := e.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(arn)})
-	if err != nil && errorCode(err) != codeLBNotFound {
+	if err != nil && steperr.ErrorCode(err) != codeLBNotFound {
 		return fmt.Errorf("delete load balancer %s: %w", arn, err)
 	}
 
 	for i := 0; ; i++ {
 		out, err := e.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}})
-		if errorCode(err) == codeLBNotFound || (err == nil && len(out.LoadBalancers) == 0) {
+		if steperr.ErrorCode(err) == codeLBNotFound || (err == nil && len(out.LoadBalancers) == 0) {
 			return nil
 		}
 		// Still there (or the check failed): the security group delete
@@ -123,7 +124,7 @@ func deleteLoadBalancer(ctx context.Context, e ELBv2, arn string) error {
 func deleteGroup(ctx context.Context, e EC2, id string) error {
 	for i := 0; ; i++ {
 		_, err := e.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
-		code := errorCode(err)
+		code := steperr.ErrorCode(err)
 		if err == nil || code == codeGroupNotFound {
 			return nil
 		}

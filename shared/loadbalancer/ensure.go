@@ -83,7 +83,7 @@ func withDefaults(s spec.LoadBalancerSpec) spec.LoadBalancerSpec {
 // adopt uses the ALB the spec names by ARN, as it is.
 func adopt(ctx context.Context, e ELBv2, s spec.LoadBalancerSpec) (step.LoadBalancerResult, error) {
 	out, err := e.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{s.ARN}})
-	if errorCode(err) == codeLBNotFound || (err == nil && len(out.LoadBalancers) == 0) {
+	if steperr.ErrorCode(err) == codeLBNotFound || (err == nil && len(out.LoadBalancers) == 0) {
 		return step.LoadBalancerResult{}, steperr.Missing("load balancer %s to adopt does not exist", s.ARN)
 	}
 	if err != nil {
@@ -135,7 +135,7 @@ func ensureOwned(ctx context.Context, c Clients, s spec.LoadBalancerSpec, execut
 		SecurityGroups: groups,
 		Tags:           elbv2Tags(ownership.Tags(s.Name, execution, s.Tags)),
 	})
-	if errorCode(err) == codeDuplicateLB {
+	if steperr.ErrorCode(err) == codeDuplicateLB {
 		return step.LoadBalancerResult{}, steperr.Conflicting("create load balancer %s: one of that name appeared with other settings: %v", s.Name, err)
 	}
 	if err != nil {
@@ -240,7 +240,7 @@ func settingsDiff(lb elbv2types.LoadBalancer, s spec.LoadBalancerSpec, groups []
 // findByName returns the load balancer named name, or nil when there is none.
 func findByName(ctx context.Context, e ELBv2, name string) (*elbv2types.LoadBalancer, error) {
 	out, err := e.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{name}})
-	if errorCode(err) == codeLBNotFound {
+	if steperr.ErrorCode(err) == codeLBNotFound {
 		return nil, nil
 	}
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/spec"
 	"github.com/autostop/autostop/shared/step"
+	"github.com/autostop/autostop/shared/steperr"
 )
 
 // kumoEnv is a local backend seeded with the customer environment, with
@@ -78,7 +79,7 @@ func (k *kumoEnv) lbGone(t *testing.T, arn string) bool {
 func (k *kumoEnv) groupGone(t *testing.T, id string) bool {
 	t.Helper()
 	_, err := k.ec2.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
-	if err != nil && errorCode(err) != codeGroupNotFound {
+	if err != nil && steperr.ErrorCode(err) != codeGroupNotFound {
 		t.Fatalf("describe %s: %v", id, err)
 	}
 

@@ -135,7 +135,7 @@ func createDefaultGroup(ctx context.Context, e EC2, s spec.LoadBalancerSpec, exe
 			Tags:         ec2Tags(tags),
 		}},
 	})
-	if errorCode(err) == codeGroupDuplicate {
+	if steperr.ErrorCode(err) == codeGroupDuplicate {
 		// Another execution created it since we looked: use it if it is ours.
 		groups, ferr := findGroups(ctx, e, name, s.VPCID)
 		if ferr != nil {
@@ -161,7 +161,7 @@ func createDefaultGroup(ctx context.Context, e EC2, s spec.LoadBalancerSpec, exe
 
 func authorize(ctx context.Context, e EC2, id string, perms []ec2types.IpPermission) error {
 	_, err := e.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: perms})
-	if err != nil && errorCode(err) != codePermissionDuplicate {
+	if err != nil && steperr.ErrorCode(err) != codePermissionDuplicate {
 		return fmt.Errorf("allow HTTP and HTTPS into security group %s: %w", id, err)
 	}
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/step"
+	"github.com/autostop/autostop/shared/steperr"
 )
 
 // DeleteCreatedBy undoes, for the rollback, what execution created for load
@@ -42,7 +43,7 @@ func DeleteCreatedBy(ctx context.Context, c Clients, cfg Config, lbName, executi
 	}
 	arn := aws.ToString(tg.TargetGroupArn)
 	tags, err := targetGroupTags(ctx, c.ELBv2, arn)
-	if hasCode(err, codeTGNotFound) {
+	if steperr.HasCode(err, codeTGNotFound) {
 		return nil, nil, nil
 	}
 	if err != nil {
@@ -98,7 +99,7 @@ func DeleteCreatedBy(ctx context.Context, c Clients, cfg Config, lbName, executi
 // their IDs (with err set when the deregistration failed).
 func deregisterAll(ctx context.Context, e ELBv2, tgARN string) ([]string, error) {
 	health, err := e.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tgARN)})
-	if hasCode(err, codeTGNotFound) {
+	if steperr.HasCode(err, codeTGNotFound) {
 		return nil, nil
 	}
 	if err != nil {
@@ -121,7 +122,7 @@ func deregisterAll(ctx context.Context, e ELBv2, tgARN string) ([]string, error)
 	}
 
 	_, err = e.DeregisterTargets(ctx, &elbv2.DeregisterTargetsInput{TargetGroupArn: aws.String(tgARN), Targets: targets})
-	if err != nil && !hasCode(err, codeTGNotFound) {
+	if err != nil && !steperr.HasCode(err, codeTGNotFound) {
 		return ids, fmt.Errorf("deregister targets from %s: %w", tgARN, err)
 	}
 
@@ -145,7 +146,7 @@ func removePermission(ctx context.Context, l Lambda, function, sid, tgARN string
 	_, err = l.RemovePermission(ctx, &lambda.RemovePermissionInput{
 		FunctionName: aws.String(function), Qualifier: aws.String(AliasName), StatementId: aws.String(sid),
 	})
-	if hasCode(err, codeLambdaNotFound) {
+	if steperr.HasCode(err, codeLambdaNotFound) {
 		return "", nil
 	}
 	if err != nil {
@@ -162,9 +163,9 @@ func deleteTargetGroup(ctx context.Context, e ELBv2, cfg Config, arn string) (in
 	for attempt := 1; ; attempt++ {
 		_, err := e.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)})
 		switch {
-		case err == nil, hasCode(err, codeTGNotFound):
+		case err == nil, steperr.HasCode(err, codeTGNotFound):
 			return false, nil
-		case !hasCode(err, codeResourceInUse):
+		case !steperr.HasCode(err, codeResourceInUse):
 			return false, fmt.Errorf("delete target group %s: %w", arn, err)
 		case attempt >= cfg.DeleteAttempts:
 			return true, nil

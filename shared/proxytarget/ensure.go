@@ -50,7 +50,7 @@ func Ensure(ctx context.Context, c Clients, cfg Config, in step.Input) (step.Pro
 	}
 
 	fn, err := c.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(cfg.FunctionName)})
-	if hasCode(err, codeLambdaNotFound) {
+	if steperr.HasCode(err, codeLambdaNotFound) {
 		return res, steperr.Missing("proxy function %s not found in %s: it is deployed with the app, in the load balancer's region", cfg.FunctionName, in.Spec.Region)
 	}
 	if err != nil {
@@ -102,7 +102,7 @@ func ensureAlias(ctx context.Context, l Lambda, function, codeSha string) (alias
 	if err == nil {
 		return aliasState{arn: aws.ToString(got.AliasArn), version: aws.ToString(got.FunctionVersion), aliasAction: step.Adopted, versionAction: step.Adopted}, nil
 	}
-	if !hasCode(err, codeLambdaNotFound) {
+	if !steperr.HasCode(err, codeLambdaNotFound) {
 		return aliasState{}, fmt.Errorf("get alias %s:%s: %w", function, AliasName, err)
 	}
 
@@ -140,7 +140,7 @@ func ensureAlias(ctx context.Context, l Lambda, function, codeSha string) (alias
 		FunctionVersion: aws.String(st.version),
 		Description:     aws.String("autostop: the version the load balancers' proxy target groups invoke"),
 	})
-	if hasCode(err, codeLambdaConflict) {
+	if steperr.HasCode(err, codeLambdaConflict) {
 		// Another execution created it meanwhile: use it as it is.
 		got, err := l.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(function), Name: aws.String(AliasName)})
 		if err != nil {
@@ -179,7 +179,7 @@ func ensureTargetGroup(ctx context.Context, e ELBv2, lb, execution string, userT
 			TargetType: elbtypes.TargetTypeEnumLambda,
 			Tags:       elbTags,
 		})
-		if hasCode(err, codeDuplicateTGName) {
+		if steperr.HasCode(err, codeDuplicateTGName) {
 			return targetGroupState{}, steperr.Conflicting("target group %s exists with other settings and is not load balancer %s's proxy target group", name, lb)
 		}
 		if err != nil {
@@ -236,7 +236,7 @@ func ensureTargetGroup(ctx context.Context, e ELBv2, lb, execution string, userT
 // findTargetGroup returns the target group called name, nil when there is none.
 func findTargetGroup(ctx context.Context, e ELBv2, name string) (*elbtypes.TargetGroup, error) {
 	out, err := e.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{name}})
-	if hasCode(err, codeTGNotFound) {
+	if steperr.HasCode(err, codeTGNotFound) {
 		return nil, nil
 	}
 	if err != nil {
@@ -290,7 +290,7 @@ func ensurePermission(ctx context.Context, l Lambda, function, lb, tgARN string)
 		_, err := l.RemovePermission(ctx, &lambda.RemovePermissionInput{
 			FunctionName: aws.String(function), Qualifier: aws.String(AliasName), StatementId: aws.String(sid),
 		})
-		if err != nil && !hasCode(err, codeLambdaNotFound) {
+		if err != nil && !steperr.HasCode(err, codeLambdaNotFound) {
 			return "", fmt.Errorf("remove stale permission %s from %s:%s: %w", sid, function, AliasName, err)
 		}
 		action = step.Updated
@@ -304,7 +304,7 @@ func ensurePermission(ctx context.Context, l Lambda, function, lb, tgARN string)
 		Principal:    aws.String(ELBPrincipal),
 		SourceArn:    aws.String(tgARN),
 	})
-	if hasCode(err, codeLambdaConflict) {
+	if steperr.HasCode(err, codeLambdaConflict) {
 		// Added by a concurrent run: fine if it grants the same thing.
 		stmt, err := findStatement(ctx, l, function, sid)
 		if err != nil {

@@ -123,7 +123,7 @@ func TestEnsureOnLocalBackend(t *testing.T) {
 
 	// Permission on the alias, conditioned on the target group.
 	checkStatement(t, lc, "autostop-web", res.TargetGroupARN, res.AliasARN)
-	if _, err := lc.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String(DefaultFunctionName)}); !hasCode(err, codeLambdaNotFound) {
+	if _, err := lc.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String(DefaultFunctionName)}); !steperr.HasCode(err, codeLambdaNotFound) {
 		t.Errorf("unqualified function policy: %v; want none (the permission is on the alias only)", err)
 	}
 
@@ -218,7 +218,7 @@ func TestEnsureOnLocalBackend(t *testing.T) {
 		t.Errorf("rollback mutating calls = %v, want %v", mutating, wantMut)
 	}
 
-	if _, err := elb.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{"web-proxy"}}); !hasCode(err, codeTGNotFound) {
+	if _, err := elb.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{"web-proxy"}}); !steperr.HasCode(err, codeTGNotFound) {
 		t.Errorf("web-proxy after rollback: %v, want TargetGroupNotFound", err)
 	}
 	if stmt, err := findStatement(ctx, lc, DefaultFunctionName, "autostop-web"); err != nil || stmt != nil {
@@ -277,7 +277,7 @@ func TestEnsureOnLocalBackendErrors(t *testing.T) {
 	if !errors.As(err, &conflict) {
 		t.Errorf("foreign target group: err = %v, want Conflict", err)
 	}
-	if _, err := lambda.NewFromConfig(cfg).GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(DefaultFunctionName), Name: aws.String("live")}); !hasCode(err, codeLambdaNotFound) {
+	if _, err := lambda.NewFromConfig(cfg).GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(DefaultFunctionName), Name: aws.String("live")}); !steperr.HasCode(err, codeLambdaNotFound) {
 		t.Errorf("alias live after a Conflict: %v; want nothing published", err)
 	}
 }

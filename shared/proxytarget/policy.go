@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/autostop/autostop/shared/steperr"
 )
 
 // statement is one statement of a Lambda resource policy, as GetPolicy
@@ -26,7 +28,7 @@ type statement struct {
 // when the alias has no policy or the policy lacks it.
 func findStatement(ctx context.Context, l Lambda, function, sid string) (*statement, error) {
 	out, err := l.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String(function), Qualifier: aws.String(AliasName)})
-	if hasCode(err, codeLambdaNotFound) {
+	if steperr.HasCode(err, codeLambdaNotFound) {
 		return nil, nil // no policy at all
 	}
 	if err != nil {

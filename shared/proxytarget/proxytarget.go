@@ -21,7 +21,6 @@ package proxytarget
 
 import (
 	"context"
-	"errors"
 	"os"
 	"strings"
 	"time"
@@ -29,7 +28,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/smithy-go"
 )
 
 // Fixed names.
@@ -149,21 +147,6 @@ func TargetGroupName(lb string) string {
 // StatementID is the id of load balancer lb's statement in the alias's
 // resource policy.
 func StatementID(lb string) string { return "autostop-" + lb }
-
-// hasCode reports whether err is an AWS API error with one of codes.
-func hasCode(err error, codes ...string) bool {
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
-		return false
-	}
-	for _, c := range codes {
-		if apiErr.ErrorCode() == c {
-			return true
-		}
-	}
-
-	return false
-}
 
 // AWS error codes this package routes on.
 const (

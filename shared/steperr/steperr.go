@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -144,4 +145,22 @@ func sprintf(format string, a ...any) string {
 	}
 
 	return fmt.Sprintf(format, a...)
+}
+
+// ErrorCode returns the AWS error code in err's chain ("Throttling",
+// "LoadBalancerNotFound", …), or "" when err carries none.
+func ErrorCode(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+
+	return ""
+}
+
+// HasCode reports whether err carries one of the AWS error codes.
+func HasCode(err error, codes ...string) bool {
+	code := ErrorCode(err)
+
+	return code != "" && slices.Contains(codes, code)
 }

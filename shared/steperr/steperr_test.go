@@ -79,3 +79,16 @@ func TestHandlerMapsErrors(t *testing.T) {
 		t.Fatalf("h(-1) error reports as %s", errorType(err))
 	}
 }
+
+func TestErrorCode(t *testing.T) {
+	err := fmt.Errorf("describe: %w", &smithy.GenericAPIError{Code: "LoadBalancerNotFound"})
+	if got := ErrorCode(err); got != "LoadBalancerNotFound" {
+		t.Errorf("ErrorCode = %q", got)
+	}
+	if !HasCode(err, "TargetGroupNotFound", "LoadBalancerNotFound") || HasCode(err, "Throttling") {
+		t.Error("HasCode does not match the chain's code")
+	}
+	if ErrorCode(errors.New("plain")) != "" || HasCode(nil, "") {
+		t.Error("no code expected")
+	}
+}

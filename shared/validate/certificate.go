@@ -10,6 +10,7 @@ import (
 	acmtypes "github.com/aws/aws-sdk-go-v2/service/acm/types"
 
 	"github.com/autostop/autostop/shared/spec"
+	"github.com/autostop/autostop/shared/steperr"
 )
 
 // checkCertificate checks a certificate to attach: it exists in the ALB's
@@ -24,7 +25,7 @@ func (v *validation) checkCertificate(ctx context.Context) error {
 
 	out, err := v.c.ACM.DescribeCertificate(ctx, &acm.DescribeCertificateInput{CertificateArn: aws.String(c.ARN)}, v.acmRegion)
 	switch {
-	case hasCode(err, "ResourceNotFoundException", "InvalidArnException", "ValidationException"):
+	case steperr.HasCode(err, "ResourceNotFoundException", "InvalidArnException", "ValidationException"):
 		v.invalidf("certificate.arn", "certificate %s does not exist in %s", c.ARN, v.s.Region)
 		return nil
 	case err != nil:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/spec"
+	"github.com/autostop/autostop/shared/steperr"
 )
 
 // checkLoadBalancer checks the ALB name. Without an ARN, the name must be
@@ -28,7 +29,7 @@ func (v *validation) checkLoadBalancer(ctx context.Context) error {
 	}
 
 	out, err := v.c.ELBv2.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{v.s.Name}}, v.elbv2Region)
-	if hasCode(err, "LoadBalancerNotFound") {
+	if steperr.HasCode(err, "LoadBalancerNotFound") {
 		return nil
 	}
 	if err != nil {
@@ -64,7 +65,7 @@ func (v *validation) checkLoadBalancer(ctx context.Context) error {
 // settings the request leaves out from it.
 func (v *validation) checkAdoption(ctx context.Context) error {
 	out, err := v.c.ELBv2.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{v.s.ARN}}, v.elbv2Region)
-	if hasCode(err, "LoadBalancerNotFound", "ValidationError") || (err == nil && len(out.LoadBalancers) == 0) {
+	if steperr.HasCode(err, "LoadBalancerNotFound", "ValidationError") || (err == nil && len(out.LoadBalancers) == 0) {
 		v.invalidf("arn", "load balancer %s does not exist in %s", v.s.ARN, v.s.Region)
 		return nil
 	}
@@ -143,7 +144,7 @@ func (v *validation) checkLoadBalancerVPC(ctx context.Context, field string, lb 
 	vpcs := map[string]bool{}
 	if len(ids) > 0 {
 		out, err := v.c.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: ids}, v.ec2Region)
-		if err != nil && !hasCode(err, "InvalidSubnetID.NotFound") {
+		if err != nil && !steperr.HasCode(err, "InvalidSubnetID.NotFound") {
 			return fmt.Errorf("describe subnets of load balancer %s: %w", aws.ToString(lb.LoadBalancerArn), err)
 		}
 		if out != nil {

@@ -11,6 +11,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/autostop/autostop/shared/spec"
+	"github.com/autostop/autostop/shared/steperr"
 )
 
 // checkNetwork checks the VPC, the subnets (or picks them) and the security
@@ -33,7 +34,7 @@ func (v *validation) checkNetwork(ctx context.Context) error {
 func (v *validation) checkVPC(ctx context.Context) error {
 	_, err := v.c.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{v.s.VPCID}}, v.ec2Region)
 	switch {
-	case hasCode(err, "InvalidVpcID.NotFound", "InvalidVpcID.Malformed"):
+	case steperr.HasCode(err, "InvalidVpcID.NotFound", "InvalidVpcID.Malformed"):
 		v.invalidf("vpcId", "VPC %s does not exist in %s", v.s.VPCID, v.s.Region)
 		v.vpcMissing = true
 	case err != nil:
@@ -195,7 +196,7 @@ func (v *validation) checkSecurityGroups(ctx context.Context) error {
 // are missing.
 func describeEach[T any](ctx context.Context, ids []string, notFound string, describe func(context.Context, []string) ([]T, error)) (found []T, missing []string, err error) {
 	found, err = describe(ctx, ids)
-	if err == nil || !hasCode(err, notFound) {
+	if err == nil || !steperr.HasCode(err, notFound) {
 		return found, nil, err
 	}
 
@@ -203,7 +204,7 @@ func describeEach[T any](ctx context.Context, ids []string, notFound string, des
 	for _, id := range ids {
 		one, err := describe(ctx, []string{id})
 		switch {
-		case hasCode(err, notFound):
+		case steperr.HasCode(err, notFound):
 			missing = append(missing, id)
 		case err != nil:
 			return nil, nil, err

@@ -17,7 +17,6 @@ package validate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -27,7 +26,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
-	"github.com/aws/smithy-go"
 
 	"github.com/autostop/autostop/shared/spec"
 	"github.com/autostop/autostop/shared/step"
@@ -176,21 +174,6 @@ func (v *validation) err() error {
 func (v *validation) ec2Region(o *ec2.Options)     { o.Region = v.s.Region }
 func (v *validation) elbv2Region(o *elbv2.Options) { o.Region = v.s.Region }
 func (v *validation) acmRegion(o *acm.Options)     { o.Region = v.s.Region }
-
-// hasCode reports whether err is an AWS API error with one of codes.
-func hasCode(err error, codes ...string) bool {
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
-		return false
-	}
-	for _, c := range codes {
-		if apiErr.ErrorCode() == c {
-			return true
-		}
-	}
-
-	return false
-}
 
 // normalizeName lower-cases a DNS name, drops its trailing dot and undoes
 // Route 53's octal escape of "*" ("\052").

@@ -11,6 +11,7 @@ import (
 
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/spec"
+	"github.com/autostop/autostop/shared/steperr"
 )
 
 // checkZone checks the Route 53 side: the hosted zone exists and is public;
@@ -26,7 +27,7 @@ func (v *validation) checkZone(ctx context.Context) error {
 	zoneID := v.s.DNS.HostedZoneID
 	out, err := v.c.Route53.GetHostedZone(ctx, &route53.GetHostedZoneInput{Id: aws.String(zoneID)})
 	switch {
-	case hasCode(err, "NoSuchHostedZone", "InvalidInput"):
+	case steperr.HasCode(err, "NoSuchHostedZone", "InvalidInput"):
 		v.invalidf("dns.hostedZoneId", "hosted zone %s does not exist", zoneID)
 		return nil
 	case err != nil:
