@@ -54,9 +54,15 @@ func suppressRole(role constructs.IConstruct) {
 // suppressStepPolicy explains every wildcard of a step's grants with the
 // grant's own reason (Grant.Why).
 func suppressStepPolicy(c constructs.IConstruct, functionID, zone string) {
+	suppressGrants(c, Permissions[functionID], zone)
+}
+
+// suppressGrants explains every wildcard resource of grants with the
+// grant's own reason (Grant.Why).
+func suppressGrants(c constructs.IConstruct, grants []Grant, zone string) {
 	var s []*cdknag.NagPackSuppression
 	byReason := map[string]map[string]bool{}
-	for _, g := range Permissions[functionID] {
+	for _, g := range grants {
 		for _, r := range g.Resources {
 			if !strings.Contains(strings.ReplaceAll(r, "${HostedZone}", zone), "*") {
 				continue

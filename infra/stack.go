@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -36,7 +37,36 @@ const (
 	// ContextHostedZoneID limits the Route 53 permissions to one hosted
 	// zone. Default "*": any zone of the account.
 	ContextHostedZoneID = "hostedZoneId"
+	// ContextFunctionVpcID, ContextFunctionSubnetIDs and
+	// ContextFunctionAvailabilityZones (vpc.go) put the functions in an
+	// existing VPC. Default: no VPC.
 )
+
+// ReservedConcurrency is the reserved concurrency of every function: none,
+// by decision (issue 6, item 2). No step has to be kept from running twice
+// at once:
+//   - every step is idempotent and tells its resources from others' by the
+//     ownership tags of the create call, so two executions for the same
+//     load balancer converge (the second adopts what the first created) and
+//     two executions for different ones never touch the same resource;
+//   - rollback deletes only what carries its own execution's tag, so two
+//     rollbacks never compete for a resource. The one real race — execution
+//     A's rollback deleting the ALB that execution B adopted meanwhile — is
+//     between two different functions (rollback and B's ensure-*), keyed by
+//     load balancer name; Lambda's reserved concurrency is per function and
+//     not per key, so it cannot prevent it. (B then fails and rolls back
+//     its own part, or, if B had already succeeded, its ALB is gone; running
+//     B's request again recreates it.) Closing that race takes a per-name
+//     lock or a rollback that spares an ALB another execution adopted, not
+//     concurrency;
+//   - a reservation of 1 would serialize every load balancer of the account
+//     behind one another (throttled invocations retried by the state
+//     machine), and reserving any concurrency fails to deploy in accounts
+//     whose concurrency quota is still the new-account 10 (Lambda keeps 10
+//     unreserved).
+//
+// A test checks that no function sets ReservedConcurrentExecutions.
+const ReservedConcurrency = 0
 
 // Config is what the stack is built from.
 type Config struct {
@@ -48,10 +78,13 @@ type Config struct {
 
 // Stack is the deployed app, with its parts for tests.
 type Stack struct {
-	Stack         awscdk.Stack
-	Functions     map[string]awslambda.Function
-	StateMachines map[string]awsstepfunctions.StateMachine
-	DeadLetters   awssqs.Queue
+	Stack     awscdk.Stack
+	Functions map[string]awslambda.Function
+	// FunctionSecurityGroup is the functions' security group when they run
+	// in a VPC (context functionVpcId), else nil.
+	FunctionSecurityGroup awsec2.SecurityGroup
+	StateMachines         map[string]awsstepfunctions.StateMachine
+	DeadLetters           awssqs.Queue
 }
 
 var retention = map[int]awslogs.RetentionDays{
@@ -108,6 +141,10 @@ func NewStack(scope constructs.Construct, id string, cfg Config, props *awscdk.S
 	if err != nil {
 		return nil, err
 	}
+	vpc, err := readFunctionVPC(func(k string) any { return scope.Node().TryGetContext(jsii.String(k)) })
+	if err != nil {
+		return nil, err
+	}
 
 	if props == nil {
 		props = &awscdk.StackProps{}
@@ -124,8 +161,13 @@ func NewStack(scope constructs.Construct, id string, cfg Config, props *awscdk.S
 	zone = strings.TrimPrefix(zone, "/hostedzone/")
 
 	functions := constructs.NewConstruct(s.Stack, jsii.String("Functions"))
+	var network *functionNetwork
+	if vpc != nil {
+		network = newFunctionNetwork(functions, *vpc)
+		s.FunctionSecurityGroup = network.securityGroup
+	}
 	for _, f := range cfg.App.Functions {
-		s.Functions[f.ID] = newFunction(functions, f, cfg.RepoRoot, keep, zone)
+		s.Functions[f.ID] = newFunction(functions, f, cfg.RepoRoot, keep, zone, network)
 	}
 
 	machines := constructs.NewConstruct(s.Stack, jsii.String("StateMachines"))
@@ -223,7 +265,7 @@ func Statements(stack awscdk.Stack, grants []Grant, zone string) []awsiam.Policy
 	return out
 }
 
-func newFunction(scope constructs.Construct, f app.Function, root string, keep awslogs.RetentionDays, zone string) awslambda.Function {
+func newFunction(scope constructs.Construct, f app.Function, root string, keep awslogs.RetentionDays, zone string, network *functionNetwork) awslambda.Function {
 	c := constructs.NewConstruct(scope, jsii.String(f.ID))
 	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{Retention: keep})
 	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
@@ -236,7 +278,7 @@ func newFunction(scope constructs.Construct, f app.Function, root string, keep a
 	for k, v := range f.Env {
 		env[k] = jsii.String(v)
 	}
-	fn := awslambda.NewFunction(c, jsii.String("Function"), &awslambda.FunctionProps{
+	props := &awslambda.FunctionProps{
 		FunctionName:  jsii.String(f.Name()),
 		Description:   jsii.String(f.Description),
 		Code:          awslambda.Code_FromAsset(jsii.String(AssetDir(root, f.ID)), nil),
@@ -250,7 +292,20 @@ func newFunction(scope constructs.Construct, f app.Function, root string, keep a
 		LogGroup:      logs,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
 		Tracing:       awslambda.Tracing_ACTIVE,
-	})
+		// No ReservedConcurrentExecutions: see ReservedConcurrency.
+	}
+	if network != nil {
+		props.Vpc = network.vpc
+		props.VpcSubnets = &awsec2.SubnetSelection{Subnets: &network.subnets}
+		props.SecurityGroups = &[]awsec2.ISecurityGroup{network.securityGroup}
+		network.policy.AttachToRole(role)
+	}
+	fn := awslambda.NewFunction(c, jsii.String("Function"), props)
+	if network != nil {
+		// Lambda checks at create time that the role may manage the
+		// network interfaces: the policy must exist first.
+		fn.Node().AddDependency(network.policy)
+	}
 
 	if grants := Permissions[f.ID]; len(grants) > 0 {
 		stack := awscdk.Stack_Of(c)

@@ -56,6 +56,29 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(*a.Outdir())
 
+		// The same app with the functions in an existing VPC (vpc_test.go):
+		// the subnets as a comma-separated string, the zones as a JSON list.
+		b := awscdk.NewApp(&awscdk.AppProps{
+			Outdir: jsii.String(filepath.Join(os.TempDir(), fmt.Sprintf("autostop-cdk-test-vpc-%d", os.Getpid()))),
+			Context: &map[string]any{
+				ContextFunctionVpcID:             testVpcID,
+				ContextFunctionSubnetIDs:         strings.Join(testSubnets, ", "),
+				ContextFunctionAvailabilityZones: []any{testZones[0], testZones[1]},
+			},
+		})
+		vpcSynthesized, err = NewStack(b, StackName, Config{RepoRoot: root, App: app.Description()},
+			&awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String("eu-west-1")}})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		AddNagChecks(b)
+		vpcResources = map[string]map[string]any{}
+		for id, r := range toMap(assertions.Template_FromStack(vpcSynthesized.Stack, nil).ToJSON())["Resources"].(map[string]any) {
+			vpcResources[id] = r.(map[string]any)
+		}
+		defer os.RemoveAll(*b.Outdir())
+
 		return m.Run()
 	}()
 	jsii.Close()
@@ -407,7 +430,12 @@ func TestEvents(t *testing.T) {
 // TestNoNagFindings: cdk-nag's AwsSolutions pack reports nothing that is
 // not suppressed (each suppression carries its reason).
 func TestNoNagFindings(t *testing.T) {
-	ann := assertions.Annotations_FromStack(synthesized.Stack)
+	noNagFindings(t, synthesized.Stack)
+}
+
+func noNagFindings(t *testing.T, stack awscdk.Stack) {
+	t.Helper()
+	ann := assertions.Annotations_FromStack(stack)
 	for kind, found := range map[string]*[]*cxapi.SynthesisMessage{
 		"error":   ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))),
 		"warning": ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))),
