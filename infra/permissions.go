@@ -145,6 +145,10 @@ var Permissions = map[string][]Grant{
 		{Actions: []string{"acm:ListTagsForCertificate", "acm:DescribeCertificate"}, Resources: []string{certificates}, Why: whyCertificates},
 		{Actions: []string{"acm:DeleteCertificate"}, Resources: []string{certificates}, Tag: ResourceTag, Why: whyCertificates},
 		{Actions: []string{"route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets"}, Resources: []string{hostedZone}, Why: whyZone},
+		// Before deleting, the rollback looks for other executions of the
+		// same load balancer that may have adopted what it created.
+		{Actions: []string{"states:ListExecutions"}, Resources: []string{provisioning}},
+		{Actions: []string{"states:DescribeExecution"}, Resources: []string{provisionRuns}, Why: whyExecutions},
 	},
 	"start-provisioning": {
 		{Actions: []string{"states:StartExecution"}, Resources: []string{provisioning}},

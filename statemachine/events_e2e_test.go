@@ -13,10 +13,12 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/autostop/autostop/shared/spec"
+	"github.com/autostop/autostop/shared/step"
 )
 
 // TestRacingEventsProvisionOneLoadBalancer puts two different "AutoStopping
@@ -119,5 +121,39 @@ func TestRacingEventsProvisionOneLoadBalancer(t *testing.T) {
 	}
 	if named != 1 {
 		t.Fatalf("%d ALBs named %s, want exactly one", named, s.Name)
+	}
+}
+
+// TestRollbackKeepsWhatAnotherExecutionAdopted: execution "first" creates
+// the load balancer, "second" runs the same request and adopts all of it;
+// when "first" then rolls back (here: its rollback step invoked as the state
+// machine would), it must delete nothing, since "second" succeeded with it.
+func TestRollbackKeepsWhatAnotherExecutionAdopted(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	s := w.sample(t, "route53-existing-certificate")
+	requireSucceeded(t, w.provision(t, s, "first"))
+	requireSucceeded(t, w.provision(t, s, "second"))
+
+	in, err := json.Marshal(step.Input{
+		Spec: s, Execution: "first", StateMachine: w.machine,
+		Error: &step.Error{Error: "Internal", Cause: "first failed late"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := lambda.NewFromConfig(w.cfg).Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("autostop-rollback"), Payload: in})
+	if err != nil || out.FunctionError != nil {
+		t.Fatalf("rollback: %v %s", err, out.Payload)
+	}
+	var res step.RollbackResult
+	if err := json.Unmarshal(out.Payload, &res); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(res.KeptFor, ",") != "second" || len(res.Deleted) != 0 {
+		t.Fatalf("rollback result %+v; want nothing deleted, kept for execution second", res)
+	}
+	if _, err := elbv2.NewFromConfig(w.cfg).DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{s.Name}}); err != nil {
+		t.Fatalf("the load balancer the second execution uses is gone: %v", err)
 	}
 }

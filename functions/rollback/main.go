@@ -8,6 +8,7 @@ import (
 
 	"github.com/autostop/autostop/shared/awsenv"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/autostop/autostop/shared/proxytarget"
 	"github.com/autostop/autostop/shared/rollback"
@@ -21,8 +22,8 @@ func main() {
 
 	lambda.Start(steperr.Handler(func(ctx context.Context, in step.Input) (step.RollbackResult, error) {
 		log.Info("rollback", "execution", in.Execution, "loadBalancer", in.Spec.Name, "error", in.Error)
-		res, err := rollback.Run(ctx, in, deleters)
-		log.Info("rollback done", "execution", in.Execution, "deleted", len(res.Deleted), "left", len(res.Left), "error", err)
+		res, err := rollback.RunGuarded(ctx, in, sfn.NewFromConfig(cfg), deleters)
+		log.Info("rollback done", "execution", in.Execution, "deleted", len(res.Deleted), "left", len(res.Left), "keptFor", res.KeptFor, "error", err)
 
 		return res, err
 	}))

@@ -17,6 +17,10 @@ type Input struct {
 	// Execution is the Step Functions execution name: it goes into the
 	// autostop:execution tag of everything this run creates.
 	Execution string `json:"execution"`
+	// StateMachine is the ARN of the running state machine (Init fills it
+	// from the Context object); the rollback looks for other executions of
+	// the same load balancer there.
+	StateMachine string `json:"stateMachine,omitempty"`
 	// Results of the steps so far.
 	Results Results `json:"results"`
 	// Timing bounds the wait loops. The state machine's Init state fills
@@ -153,4 +157,8 @@ type RollbackResult struct {
 	Deleted []Resource `json:"deleted"`
 	// Left lists what this execution created and could not delete.
 	Left []Resource `json:"left"`
+	// KeptFor names the other executions of the same load balancer that
+	// are running or succeeded after this one started: they may have
+	// adopted what this execution created, so the rollback deleted nothing.
+	KeptFor []string `json:"keptFor,omitempty"`
 }
