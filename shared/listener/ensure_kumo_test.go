@@ -26,8 +26,8 @@ func TestEnsureOnLocalBackend(t *testing.T) {
 	ctx := t.Context()
 	seeded := localawstest.StartSeeded(t, "test")
 	b, cfg, env, proxied := seeded.Backend, seeded.Direct, seeded.Env, seeded.Proxied
-	// The proxy records a call after it has answered it: count the answers
-	// the SDK received, so a check waits until each of them is recorded.
+	// Count the answers the SDK received too: a check then also proves the
+	// proxy recorded every call the code under test made.
 	sent := &countingClient{next: proxied.HTTPClient}
 	proxied.HTTPClient = sent
 	direct := elbv2.NewFromConfig(cfg)                                                    // setup and checks
