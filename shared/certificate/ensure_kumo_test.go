@@ -3,6 +3,7 @@ package certificate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -185,7 +186,7 @@ func TestEnsureIssueRoute53Kumo(t *testing.T) {
 		}
 		deleted, left, err := DeleteCreatedBy(ctx, k.step, "web", "exec-1", k.zone)
 		if err != nil || len(left) != 0 || len(deleted) != 2 {
-			t.Fatalf("deleted %v, left %v, err %v; want the certificate and its record", deleted, left, err)
+			t.Fatalf("deleted %v, left %v, err %v; want the certificate and its record\n%s", deleted, left, err, k.describeAll(t))
 		}
 		if _, err := k.acm.DescribeCertificate(ctx, &acm.DescribeCertificateInput{CertificateArn: aws.String(first.ARN)}); err == nil {
 			t.Errorf("certificate %s still there", first.ARN)
@@ -270,4 +271,33 @@ func TestEnsureAttachKumo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// describeAll lists the account's certificates (type, status, tags,
+// validation records) and the zone's CNAMEs, for a failure message.
+func (k *kumoEnv) describeAll(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	var b strings.Builder
+	list, err := k.acm.ListCertificates(ctx, &acm.ListCertificatesInput{})
+	if err != nil {
+		return "list certificates: " + err.Error()
+	}
+	for _, c := range list.CertificateSummaryList {
+		fmt.Fprintf(&b, "certificate %s %s %s %s", aws.ToString(c.CertificateArn), aws.ToString(c.DomainName), c.Type, c.Status)
+		if tags, err := k.acm.ListTagsForCertificate(ctx, &acm.ListTagsForCertificateInput{CertificateArn: c.CertificateArn}); err == nil {
+			fmt.Fprintf(&b, " tags %v", tagMap(tags.Tags))
+		}
+		if d, err := k.acm.DescribeCertificate(ctx, &acm.DescribeCertificateInput{CertificateArn: c.CertificateArn}); err == nil {
+			for _, o := range d.Certificate.DomainValidationOptions {
+				if o.ResourceRecord != nil {
+					fmt.Fprintf(&b, " record %s→%s", aws.ToString(o.ResourceRecord.Name), aws.ToString(o.ResourceRecord.Value))
+				}
+			}
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "zone CNAMEs %v", k.cnames(t))
+
+	return b.String()
 }
