@@ -15,6 +15,7 @@ import (
 
 	"github.com/autostop/autostop/shared/app"
 	"github.com/autostop/autostop/shared/localaws"
+	"github.com/autostop/autostop/shared/localaws/localawstest"
 )
 
 // BenchmarkProvisionRoute53ExistingCertificate provisions the Route 53 +
@@ -49,7 +50,7 @@ func BenchmarkProvisionRoute53ExistingCertificate(b *testing.B) {
 			}
 		}
 		for name, pid := range w.backend.FunctionPIDs() {
-			peak[name] = max(peak[name], statusMB(b, pid, "VmHWM:"))
+			peak[name] = max(peak[name], localawstest.StatusMB(b, pid, "VmHWM:"))
 		}
 		_ = w.backend.Stop()
 		b.StartTimer()
@@ -110,20 +111,4 @@ func countTransitions(b *testing.B, w *world, arn string) int {
 		}
 		token = h.NextToken
 	}
-}
-
-// statusMB reads a kB field of /proc/<pid>/status in MB.
-func statusMB(b *testing.B, pid int, field string) float64 {
-	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		b.Fatalf("read status of %d: %v", pid, err)
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, field); ok {
-			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return float64(kb) / 1024
-		}
-	}
-
-	return 0
 }

@@ -19,6 +19,7 @@ import (
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/autostop/autostop/shared/localaws"
+	"github.com/autostop/autostop/shared/localaws/localawstest"
 	"github.com/autostop/autostop/shared/localenv"
 )
 
@@ -166,7 +167,7 @@ func TestUpServesOutsideClients(t *testing.T) {
 		t.Errorf("autostop-local up after SIGINT: %v", err)
 	}
 	for _, pid := range pids {
-		if err := syscall.Kill(pid, 0); err == nil && !zombie(pid) {
+		if localawstest.Running(pid) {
 			t.Errorf("process %d still running after Ctrl-C", pid)
 		}
 	}
@@ -192,15 +193,4 @@ func childPIDs(pid int) []int {
 	}
 
 	return out
-}
-
-func zombie(pid int) bool {
-	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return true
-	}
-	s := string(stat)
-	i := strings.LastIndex(s, ")")
-
-	return i+2 < len(s) && (s[i+2] == 'Z' || s[i+2] == 'X')
 }

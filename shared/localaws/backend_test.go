@@ -7,8 +7,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -133,7 +131,7 @@ func TestNoOrphansAfterSignal(t *testing.T) {
 				t.Fatalf("pids line %q: %v", line, err)
 			}
 			for _, pid := range pids {
-				if !alive(pid) {
+				if !localawstest.Running(pid) {
 					t.Fatalf("process %d not running before the signal", pid)
 				}
 			}
@@ -145,7 +143,7 @@ func TestNoOrphansAfterSignal(t *testing.T) {
 
 			deadline := time.Now().Add(10 * time.Second)
 			for _, pid := range pids {
-				for alive(pid) {
+				for localawstest.Running(pid) {
 					if time.Now().After(deadline) {
 						t.Fatalf("process %d still running after %v of the holder", pid, sig)
 					}
@@ -154,17 +152,4 @@ func TestNoOrphansAfterSignal(t *testing.T) {
 			}
 		})
 	}
-}
-
-// alive reports whether pid is a running (not zombie) process.
-func alive(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// The state follows the parenthesised command name.
-	s := string(stat)
-	i := strings.LastIndex(s, ")")
-
-	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z' && s[i+2] != 'X'
 }

@@ -2,10 +2,7 @@ package localdeploy_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +10,7 @@ import (
 
 	"github.com/autostop/autostop/shared/app"
 	"github.com/autostop/autostop/shared/localaws"
+	"github.com/autostop/autostop/shared/localaws/localawstest"
 	"github.com/autostop/autostop/shared/localdeploy"
 	"github.com/autostop/autostop/shared/localenv"
 )
@@ -108,19 +106,10 @@ func aws(s string) *string { return &s }
 
 // residentMB sums VmRSS of the processes.
 func residentMB(tb testing.TB, pids []int) float64 {
-	var kb int
+	var mb float64
 	for _, pid := range pids {
-		status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-		if err != nil {
-			tb.Fatalf("read status of %d: %v", pid, err)
-		}
-		for _, line := range strings.Split(string(status), "\n") {
-			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-				n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-				kb += n
-			}
-		}
+		mb += localawstest.StatusMB(tb, pid, "VmRSS:")
 	}
 
-	return float64(kb) / 1024
+	return mb
 }
