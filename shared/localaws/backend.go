@@ -55,7 +55,39 @@ type Options struct {
 	StartTimeout time.Duration
 	// Logger reports lifecycle events. Default: discard.
 	Logger *slog.Logger
+
+	// EC2StartDelay is how long an EC2 instance stays "pending" after
+	// RunInstances or StartInstances before it is "running"
+	// (KUMO_EC2_START_DELAY, patch 0014). Default: 2 s, long enough to see
+	// the transition and IncorrectInstanceState, short enough for tests
+	// (AWS: seconds to a minute). Negative: 0, i.e. the call itself
+	// answers "pending" and the next request sees "running".
+	EC2StartDelay time.Duration
+	// EC2StopDelay is how long an instance stays "stopping" after
+	// StopInstances (and "shutting-down" after TerminateInstances)
+	// (KUMO_EC2_STOP_DELAY, patch 0014). Default: 1 s. Negative: 0.
+	EC2StopDelay time.Duration
+	// HealthCheckInterval replaces every target group's
+	// HealthCheckIntervalSeconds for the ELBv2 health checks of instance
+	// targets (KUMO_ELBV2_HEALTH_CHECK_INTERVAL, patch 0015): AWS allows
+	// 5 s at least, so a healthy threshold of 2 would take 10 s.
+	// Thresholds still come from the target group. Default: 500 ms.
+	// Negative: no override, the target groups' own intervals.
+	HealthCheckInterval time.Duration
+	// HealthCheckTimeout replaces every target group's
+	// HealthCheckTimeoutSeconds (KUMO_ELBV2_HEALTH_CHECK_TIMEOUT, patch
+	// 0015). Default: 400 ms, under the default interval. Negative: no
+	// override.
+	HealthCheckTimeout time.Duration
 }
+
+// Runner defaults of the timing options; see Options.
+const (
+	DefaultEC2StartDelay       = 2 * time.Second
+	DefaultEC2StopDelay        = time.Second
+	DefaultHealthCheckInterval = 500 * time.Millisecond
+	DefaultHealthCheckTimeout  = 400 * time.Millisecond
+)
 
 // Backend is a running local AWS backend.
 type Backend struct {
@@ -89,6 +121,10 @@ func Start(ctx context.Context, opts Options) (*Backend, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	opts.EC2StartDelay = orDefault(opts.EC2StartDelay, DefaultEC2StartDelay)
+	opts.EC2StopDelay = orDefault(opts.EC2StopDelay, DefaultEC2StopDelay)
+	opts.HealthCheckInterval = orDefault(opts.HealthCheckInterval, DefaultHealthCheckInterval)
+	opts.HealthCheckTimeout = orDefault(opts.HealthCheckTimeout, DefaultHealthCheckTimeout)
 	if opts.Binary == "" {
 		bin, err := FindKumo()
 		if err != nil {
@@ -121,6 +157,12 @@ func Start(ctx context.Context, opts Options) (*Backend, error) {
 		// An Invoke that arrives before a function process's first poll
 		// waits for it, as AWS waits through a cold start (patch 0013).
 		"KUMO_LAMBDA_INIT_TIMEOUT=10s",
+		// Instances pass through pending/stopping (patch 0014) and instance
+		// targets are health-checked every HealthCheckInterval (patch 0015).
+		"KUMO_EC2_START_DELAY="+opts.EC2StartDelay.String(),
+		"KUMO_EC2_STOP_DELAY="+opts.EC2StopDelay.String(),
+		"KUMO_ELBV2_HEALTH_CHECK_INTERVAL="+opts.HealthCheckInterval.String(),
+		"KUMO_ELBV2_HEALTH_CHECK_TIMEOUT="+opts.HealthCheckTimeout.String(),
 		"AWS_REGION="+opts.Region,
 		"AWS_DEFAULT_REGION="+opts.Region,
 	)
@@ -149,6 +191,17 @@ func Start(ctx context.Context, opts Options) (*Backend, error) {
 	}()
 
 	return b, nil
+}
+
+// orDefault returns d, def when d is 0, and 0 when d is negative.
+func orDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
 }
 
 func (b *Backend) waitHealthy(ctx context.Context) error {

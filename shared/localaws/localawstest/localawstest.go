@@ -22,6 +22,13 @@ import (
 // when the test fails.
 func Start(t testing.TB) *localaws.Backend {
 	t.Helper()
+	return StartWith(t, localaws.Options{})
+}
+
+// StartWith is Start with options (timings, region…); opts.Output is
+// replaced by the test's backend log.
+func StartWith(t testing.TB, opts localaws.Options) *localaws.Backend {
+	t.Helper()
 
 	logPath := filepath.Join(t.TempDir(), "backend.log")
 	logFile, err := os.Create(logPath)
@@ -29,7 +36,8 @@ func Start(t testing.TB) *localaws.Backend {
 		t.Fatalf("create backend log: %v", err)
 	}
 
-	b, err := localaws.Start(context.Background(), localaws.Options{Output: logFile})
+	opts.Output = logFile
+	b, err := localaws.Start(context.Background(), opts)
 	if err != nil {
 		_ = logFile.Close()
 		t.Fatalf("start local backend: %v", err)
