@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/autostop/autostop/shared/rule"
 	"github.com/autostop/autostop/shared/spec"
 )
 
@@ -75,26 +76,32 @@ func TestSchemaPatterns(t *testing.T) {
 		path, key string
 		want      any
 	}{
-		{"rule.name", "pattern", RuleNamePattern},
+		{"rule.name", "pattern", rule.NamePattern},
 		{"rule.host", "pattern", spec.DomainPattern},
-		{"rule.host", "maxLength", MaxHostLength},
-		{"rule.instanceIds", "maxItems", MaxInstances},
-		{"rule.instanceIds.items", "pattern", InstanceIDPattern},
-		{"rule.instanceIds.items", "maxLength", MaxInstanceIDLength},
-		{"rule.port", "maximum", MaxPort},
-		{"rule.idleMinutes", "minimum", MinIdleMinutes},
-		{"rule.idleMinutes", "maximum", MaxIdleMinutes},
-		{"rule.healthCheck.path", "pattern", HealthPathPattern},
-		{"rule.healthCheck.path", "maxLength", MaxHealthPathLength},
-		{"rule.healthCheck.intervalSeconds", "minimum", MinIntervalSeconds},
-		{"rule.healthCheck.intervalSeconds", "maximum", MaxIntervalSeconds},
-		{"rule.healthCheck.timeoutSeconds", "minimum", MinTimeoutSeconds},
-		{"rule.healthCheck.timeoutSeconds", "maximum", MaxTimeoutSeconds},
-		{"rule.healthCheck.healthyThresholdCount", "minimum", MinThresholdCount},
-		{"rule.healthCheck.healthyThresholdCount", "maximum", MaxThresholdCount},
-		{"rule.healthCheck.unhealthyThresholdCount", "minimum", MinThresholdCount},
-		{"rule.healthCheck.unhealthyThresholdCount", "maximum", MaxThresholdCount},
-		{"rule.healthCheck.successCodes", "pattern", SuccessCodesPattern},
+		{"rule.host", "maxLength", rule.MaxHostLength},
+		{"rule.instanceIds", "maxItems", rule.MaxInstances},
+		{"rule.instanceIds.items", "pattern", rule.InstanceIDPattern},
+		{"rule.instanceIds.items", "maxLength", rule.MaxInstanceIDLength},
+		{"rule.port", "maximum", rule.MaxPort},
+		{"rule.idleMinutes", "minimum", rule.MinIdleMinutes},
+		{"rule.idleMinutes", "maximum", rule.MaxIdleMinutes},
+		{"rule.healthCheck.path", "pattern", rule.HealthPathPattern},
+		{"rule.healthCheck.path", "maxLength", rule.MaxHealthPathLength},
+		{"rule.healthCheck.intervalSeconds", "minimum", rule.MinIntervalSeconds},
+		{"rule.healthCheck.intervalSeconds", "maximum", rule.MaxIntervalSeconds},
+		{"rule.healthCheck.timeoutSeconds", "minimum", rule.MinTimeoutSeconds},
+		{"rule.healthCheck.timeoutSeconds", "maximum", rule.MaxTimeoutSeconds},
+		{"rule.healthCheck.healthyThresholdCount", "minimum", rule.MinThresholdCount},
+		{"rule.healthCheck.healthyThresholdCount", "maximum", rule.MaxThresholdCount},
+		{"rule.healthCheck.unhealthyThresholdCount", "minimum", rule.MinThresholdCount},
+		{"rule.healthCheck.unhealthyThresholdCount", "maximum", rule.MaxThresholdCount},
+		{"rule.healthCheck.successCodes", "pattern", rule.SuccessCodesPattern},
+		{"rule.graceSeconds", "maximum", rule.MaxGraceSeconds},
+		{"rule.holdSeconds", "minimum", rule.MinHoldSeconds},
+		{"rule.holdSeconds", "maximum", rule.MaxHoldSeconds},
+		{"rule.maxHeldRequests", "minimum", rule.MinMaxHeldRequests},
+		{"rule.maxHeldRequests", "maximum", rule.MaxMaxHeldRequests},
+		{"rule.tags", "maxProperties", spec.MaxUserTags},
 		{"loadBalancer.name", "pattern", spec.NamePattern},
 	}
 	for _, tt := range tests {
@@ -216,6 +223,8 @@ func jsonType(t reflect.Type) string {
 		return "boolean"
 	case reflect.Slice:
 		return "array"
+	case reflect.Map:
+		return "object"
 	default:
 		return "?" + t.String()
 	}

@@ -269,33 +269,44 @@ func (s LoadBalancerSpec) checkCertificate(p *problems) {
 }
 
 func (s LoadBalancerSpec) checkTags(p *problems) {
-	if len(s.Tags) > MaxUserTags {
-		p.add("tags", "%d given, at most %d are allowed (AWS allows 50 per resource, autostop adds 3)", len(s.Tags), MaxUserTags)
+	*p = append(*p, TagProblems("tags", s.Tags)...)
+}
+
+// TagProblems checks user tags that autostop adds to what it creates (at
+// most MaxUserTags, AWS's characters and lengths, no reserved key); each
+// problem is "<field>[\"<key>\"]: <reason>", in key order. The rule model
+// checks its tags with it too.
+func TagProblems(field string, tags map[string]string) []string {
+	var p problems
+	if len(tags) > MaxUserTags {
+		p.add(field, "%d given, at most %d are allowed (AWS allows 50 per resource, autostop adds 3)", len(tags), MaxUserTags)
 	}
 
-	keys := make([]string, 0, len(s.Tags))
-	for k := range s.Tags {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		v := s.Tags[k]
-		field := fmt.Sprintf("tags[%q]", k)
+		v := tags[k]
+		f := fmt.Sprintf("%s[%q]", field, k)
 		switch n := utf8.RuneCountInString(k); {
 		case n == 0 || n > MaxTagKeyLength:
-			p.add(field, "a key is 1–%d characters long", MaxTagKeyLength)
+			p.add(f, "a key is 1–%d characters long", MaxTagKeyLength)
 		case reservedTagKeyRE.MatchString(k):
-			p.add(field, "keys starting with aws: or autostop: are reserved")
+			p.add(f, "keys starting with aws: or autostop: are reserved")
 		case !tagRE.MatchString(k):
-			p.add(field, "a key may hold letters, digits, spaces and _ . : / = + - @ only")
+			p.add(f, "a key may hold letters, digits, spaces and _ . : / = + - @ only")
 		}
 		switch {
 		case utf8.RuneCountInString(v) > MaxTagValueLength:
-			p.add(field, "a value is at most %d characters long", MaxTagValueLength)
+			p.add(f, "a value is at most %d characters long", MaxTagValueLength)
 		case !tagRE.MatchString(v):
-			p.add(field, "a value may hold letters, digits, spaces and _ . : / = + - @ only")
+			p.add(f, "a value may hold letters, digits, spaces and _ . : / = + - @ only")
 		}
 	}
+
+	return p
 }
 
 // NormalizeDomain lower-cases a domain name and drops a trailing dot.
