@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
@@ -85,6 +86,7 @@ type Stack struct {
 	FunctionSecurityGroup awsec2.SecurityGroup
 	StateMachines         map[string]awsstepfunctions.StateMachine
 	DeadLetters           awssqs.Queue
+	Tables                map[string]awsdynamodb.Table
 }
 
 var retention = map[int]awslogs.RetentionDays{
@@ -150,15 +152,21 @@ func NewStack(scope constructs.Construct, id string, cfg Config, props *awscdk.S
 		props = &awscdk.StackProps{}
 	}
 	if props.Description == nil {
-		props.Description = jsii.String("autostop: AutoStopping for idle workloads (functions, ProvisionLoadBalancer workflow, autostop event bus)")
+		props.Description = jsii.String("autostop: AutoStopping for idle workloads (functions, ProvisionLoadBalancer workflow, autostop event bus, rules table)")
 	}
 	s := &Stack{
 		Stack:         awscdk.NewStack(scope, jsii.String(id), props),
 		Functions:     map[string]awslambda.Function{},
 		StateMachines: map[string]awsstepfunctions.StateMachine{},
+		Tables:        map[string]awsdynamodb.Table{},
 	}
 	zone := contextString(s.Stack, ContextHostedZoneID, "*")
 	zone = strings.TrimPrefix(zone, "/hostedzone/")
+
+	tables := constructs.NewConstruct(s.Stack, jsii.String("Tables"))
+	for _, t := range cfg.App.Tables {
+		s.Tables[t.ID] = newTable(tables, s.Stack, t)
+	}
 
 	functions := constructs.NewConstruct(s.Stack, jsii.String("Functions"))
 	var network *functionNetwork
@@ -202,7 +210,8 @@ func NewStack(scope constructs.Construct, id string, cfg Config, props *awscdk.S
 	return s, nil
 }
 
-// arn resolves a reference to one of the app's own resources.
+// arn resolves a reference to one of the app's own resources (a table's
+// name, the ARN of anything else).
 func (s *Stack) arn(v app.Value) (*string, error) {
 	switch {
 	case v.FunctionARN != "":
@@ -217,6 +226,12 @@ func (s *Stack) arn(v app.Value) (*string, error) {
 		}
 
 		return nil, fmt.Errorf("no state machine %q", v.StateMachine)
+	case v.Table != "":
+		if t, ok := s.Tables[v.Table]; ok {
+			return t.TableName(), nil
+		}
+
+		return nil, fmt.Errorf("no table %q", v.Table)
 	case v.Literal != "":
 		return jsii.String(v.Literal), nil
 	}

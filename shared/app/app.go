@@ -13,8 +13,10 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/autostop/autostop/shared/eventstart"
 	"strings"
+
+	"github.com/autostop/autostop/shared/eventstart"
+	"github.com/autostop/autostop/shared/rulestore"
 )
 
 // NamePrefix starts the physical name of every resource the app deploys.
@@ -25,7 +27,23 @@ type App struct {
 	Functions     []Function
 	StateMachines []StateMachine
 	EventBuses    []EventBus
+	Tables        []Table
 }
+
+// Table is a DynamoDB table: on-demand capacity, encrypted at rest with an
+// AWS managed key, point-in-time recovery on (on AWS; the local backend has
+// no backups), kept when the stack is deleted (it holds the users' rules).
+type Table struct {
+	// ID is the short name; the physical name is NamePrefix+ID.
+	ID          string
+	Description string
+	// PartitionKey is the name of the table's only key attribute, a
+	// string.
+	PartitionKey string
+}
+
+// Name is the table's physical name.
+func (t Table) Name() string { return NamePrefix + t.ID }
 
 // Function is one Lambda function, built from functions/<Dir>.
 type Function struct {
@@ -59,7 +77,8 @@ type StateMachine struct {
 func (s StateMachine) Name() string { return NamePrefix + s.ID }
 
 // Value is a substitution: a literal, or the ARN of one of the app's
-// functions or state machines, which the deployer resolves.
+// functions or state machines, or the name of one of its tables, which the
+// deployer resolves.
 type Value struct {
 	Literal string
 	// Local replaces Literal on the local backend, whose executions are cut
@@ -67,6 +86,7 @@ type Value struct {
 	Local        string
 	FunctionARN  string // a Function.ID
 	StateMachine string // a StateMachine.ID
+	Table        string // a Table.ID: its name
 }
 
 // Timing is a numeric substitution with its AWS and local values.
@@ -97,6 +117,9 @@ func (r Rule) Name() string { return NamePrefix + r.ID }
 
 // ProvisionLoadBalancer is the ID of the provisioning state machine.
 const ProvisionLoadBalancer = "provision-load-balancer"
+
+// RulesTable is the ID of the rules table.
+const RulesTable = "rules"
 
 // Description returns the app.
 func Description() App {
@@ -135,6 +158,11 @@ func Description() App {
 				TargetFunction: "start-provisioning",
 			}},
 		}},
+		Tables: []Table{{
+			ID:           RulesTable,
+			Description:  "AutoStopping rules, one item per host: the rule, its state and what autostop created for it",
+			PartitionKey: rulestore.PartitionKey,
+		}},
 		StateMachines: []StateMachine{{
 			ID:      ProvisionLoadBalancer,
 			ASLFile: "statemachine/provision-load-balancer.asl.json",
@@ -163,6 +191,17 @@ func Description() App {
 			},
 		}},
 	}
+}
+
+// Table returns the table with the given ID.
+func (a App) Table(id string) (Table, bool) {
+	for _, t := range a.Tables {
+		if t.ID == id {
+			return t, true
+		}
+	}
+
+	return Table{}, false
 }
 
 // Function returns the function with the given ID.

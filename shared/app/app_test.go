@@ -49,6 +49,16 @@ func TestPlaceholders(t *testing.T) {
 // round, and rule targets that exist.
 func TestDescriptionIsConsistent(t *testing.T) {
 	a := Description()
+	tables := map[string]bool{}
+	for _, tb := range a.Tables {
+		if tables[tb.ID] {
+			t.Errorf("duplicate table %s", tb.ID)
+		}
+		tables[tb.ID] = true
+		if tb.PartitionKey == "" {
+			t.Errorf("table %s has no partition key", tb.ID)
+		}
+	}
 	seen := map[string]bool{}
 	for _, f := range a.Functions {
 		if seen[f.ID] {
@@ -59,8 +69,11 @@ func TestDescriptionIsConsistent(t *testing.T) {
 			t.Errorf("function %s has no code: %v", f.ID, err)
 		}
 		for k, v := range f.EnvRefs {
-			if v.StateMachine == "" && v.FunctionARN == "" {
+			if v.StateMachine == "" && v.FunctionARN == "" && v.Table == "" {
 				t.Errorf("function %s: EnvRefs %s refers to nothing", f.ID, k)
+			}
+			if v.Table != "" && !tables[v.Table] {
+				t.Errorf("function %s: EnvRefs %s names unknown table %s", f.ID, k, v.Table)
 			}
 		}
 		if f.TimeoutSec <= 0 || f.MemoryMB < 128 {

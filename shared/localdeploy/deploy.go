@@ -1,8 +1,8 @@
 // Package localdeploy deploys the app (shared/app) onto the local backend:
-// each function is created in kumo and its built binary started against the
-// Lambda Runtime API, each state machine is created from its ASL file with the
-// same substitutions CDK applies, and the event buses and rules are created
-// with their state machine targets.
+// each table is created as CDK creates it, each function is created in kumo
+// and its built binary started against the Lambda Runtime API, each state
+// machine is created from its ASL file with the same substitutions CDK
+// applies, and the event buses and rules are created with their targets.
 package localdeploy
 
 import (
@@ -13,6 +13,8 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -41,6 +43,7 @@ type Deployed struct {
 	FunctionARNs     map[string]string // by function ID
 	StateMachineARNs map[string]string // by state machine ID
 	RuleARNs         map[string]string // by rule ID
+	TableNames       map[string]string // by table ID
 }
 
 // Deploy puts the app onto the backend. Functions start in parallel; Deploy
@@ -51,7 +54,14 @@ func Deploy(ctx context.Context, b *localaws.Backend, a app.App, opts Options) (
 		return nil, err
 	}
 
-	out := &Deployed{FunctionARNs: map[string]string{}, StateMachineARNs: map[string]string{}, RuleARNs: map[string]string{}}
+	out := &Deployed{FunctionARNs: map[string]string{}, StateMachineARNs: map[string]string{}, RuleARNs: map[string]string{}, TableNames: map[string]string{}}
+	db := dynamodb.NewFromConfig(cfg)
+	for _, t := range a.Tables {
+		if err := CreateTable(ctx, db, t); err != nil {
+			return nil, fmt.Errorf("deploy app locally: %w", err)
+		}
+		out.TableNames[t.ID] = t.Name()
+	}
 	// ARNs follow from names, so a function's environment can name a
 	// state machine created after it.
 	for _, f := range a.Functions {
@@ -156,11 +166,36 @@ func (d *Deployed) Resolve(v app.Value) (string, error) {
 			return "", fmt.Errorf("state machine %q is not deployed (yet)", v.StateMachine)
 		}
 		return arn, nil
+	case v.Table != "":
+		name, ok := d.TableNames[v.Table]
+		if !ok {
+			return "", fmt.Errorf("no table %q in the app", v.Table)
+		}
+		return name, nil
 	case v.Local != "":
 		return v.Local, nil
 	default:
 		return v.Literal, nil
 	}
+}
+
+// CreateTable creates a table of the app as the CDK stack declares it:
+// on-demand, encrypted with the AWS managed key, tagged with its component.
+// (kumo has no point-in-time recovery to turn on.)
+func CreateTable(ctx context.Context, db *dynamodb.Client, t app.Table) error {
+	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(t.Name()),
+		BillingMode:          dbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []dbtypes.AttributeDefinition{{AttributeName: aws.String(t.PartitionKey), AttributeType: dbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []dbtypes.KeySchemaElement{{AttributeName: aws.String(t.PartitionKey), KeyType: dbtypes.KeyTypeHash}},
+		SSESpecification:     &dbtypes.SSESpecification{Enabled: aws.Bool(true), SSEType: dbtypes.SSETypeKms},
+		Tags:                 []dbtypes.Tag{{Key: aws.String("autostop:component"), Value: aws.String(t.ID)}},
+	})
+	if err != nil {
+		return fmt.Errorf("create table %s: %w", t.Name(), err)
+	}
+
+	return nil
 }
 
 func createStateMachine(ctx context.Context, states *sfn.Client, sm app.StateMachine, root string, d *Deployed) (string, error) {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -31,6 +33,7 @@ func testApp() app.App {
 		EventBuses: []app.EventBus{{Name: "test-bus", Rules: []app.Rule{{
 			ID: "on-ping", Pattern: `{"source":["test"],"detail-type":["Ping"]}`, TargetStateMachine: "echo-flow",
 		}}}},
+		Tables: []app.Table{{ID: "things", PartitionKey: "id"}},
 	}
 }
 
@@ -76,6 +79,23 @@ func TestDeployRunsTheAppAsDescribed(t *testing.T) {
 		}
 		if got.Event["n"] != 7 || got.Function != "autostop-echo" || got.Greeting != "configured" || got.Tag != "substituted" {
 			t.Errorf("output %s: want the input, the function's name and environment, and the substituted tag", out)
+		}
+	})
+
+	t.Run("table as CDK declares it", func(t *testing.T) {
+		if got, err := d.Resolve(app.Value{Table: "things"}); err != nil || got != "autostop-things" {
+			t.Errorf("Resolve(table things) = %q, %v; want autostop-things", got, err)
+		}
+		out, err := dynamodb.NewFromConfig(cfg).DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: awssdk.String("autostop-things")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb := out.Table
+		if len(tb.KeySchema) != 1 || awssdk.ToString(tb.KeySchema[0].AttributeName) != "id" || tb.KeySchema[0].KeyType != dbtypes.KeyTypeHash {
+			t.Errorf("key schema %+v, want hash key id", tb.KeySchema)
+		}
+		if tb.BillingModeSummary == nil || tb.BillingModeSummary.BillingMode != dbtypes.BillingModePayPerRequest {
+			t.Errorf("billing mode %+v, want PAY_PER_REQUEST", tb.BillingModeSummary)
 		}
 	})
 
