@@ -1,5 +1,12 @@
-// Package proxypage renders the pages the proxy-manager function answers ALB
-// requests with.
+// Package proxypage builds the answers the proxy-manager function gives ALB
+// requests: the 404 page for hosts without a rule, and, while a rule wakes,
+// the self-reloading progress page for browsers, the poll answer that page
+// reads, and the 503 and 307 answers for held API requests.
+//
+// Every answer is an events.ALBTargetGroupResponse with Cache-Control:
+// no-store and an X-Autostop header saying what answered; its headers go in
+// MultiValueHeaders when the request came with MultiValueHeaders (the target
+// group enables them), else in Headers.
 package proxypage
 
 import (
@@ -28,35 +35,8 @@ func NotFound(req events.ALBTargetGroupRequest) events.ALBTargetGroupResponse {
 	var body strings.Builder
 	_ = notFoundPage.Execute(&body, struct{ Host string }{host})
 
-	resp := events.ALBTargetGroupResponse{
-		StatusCode:        http.StatusNotFound,
-		StatusDescription: "404 Not Found",
-		Body:              body.String(),
-	}
-	headers := map[string]string{"content-type": "text/html; charset=utf-8", "cache-control": "no-store"}
-	// The ALB reads multi-value headers when the target group enables them,
-	// and then ignores the single-value map.
-	if req.MultiValueHeaders != nil {
-		resp.MultiValueHeaders = map[string][]string{}
-		for k, v := range headers {
-			resp.MultiValueHeaders[k] = []string{v}
-		}
-	} else {
-		resp.Headers = headers
-	}
-
-	return resp
-}
-
-// headerValue reads a request header from whichever map the ALB filled.
-// ALB lower-cases header names.
-func headerValue(req events.ALBTargetGroupRequest, name string) string {
-	if v, ok := req.Headers[name]; ok {
-		return v
-	}
-	if vs := req.MultiValueHeaders[name]; len(vs) > 0 {
-		return vs[len(vs)-1]
-	}
-
-	return ""
+	return respond(req, http.StatusNotFound, body.String(),
+		header{hContentType, ctHTML},
+		header{hAutostop, "not-found"},
+	)
 }

@@ -42,6 +42,12 @@ func TestNotFound(t *testing.T) {
 			if !strings.HasPrefix(ct, "text/html") {
 				t.Errorf("content-type %q", ct)
 			}
+			if got := respHeader(t, resp, "x-autostop"); got != "not-found" {
+				t.Errorf("x-autostop %q", got)
+			}
+			if got := respHeader(t, resp, "cache-control"); got != "no-store" {
+				t.Errorf("cache-control %q", got)
+			}
 		})
 	}
 }
