@@ -75,9 +75,28 @@ const TagKey = ownership.LoadBalancerKey
 // Permissions are the IAM grants of each function, by Function.ID: exactly
 // the calls its step makes (a test compares them with the SDK operations of
 // the step's packages). Every function also gets write access to its own log
-// group and X-Ray, outside this table.
-var Permissions = map[string][]Grant{
-	"proxy": nil,
+// group and X-Ray, outside this table. Each workflow's functions have their
+// grants in a table of their own.
+var Permissions = joinGrants(grantTables...)
+
+// grantTables are the tables Permissions joins, one per workflow.
+var grantTables = []map[string][]Grant{provisioningGrants, wakeGrants}
+
+// joinGrants merges the tables of grants; a function in two tables is a
+// mistake the tests report (TestPermissionTablesDisjoint).
+func joinGrants(tables ...map[string][]Grant) map[string][]Grant {
+	out := map[string][]Grant{}
+	for _, t := range tables {
+		for id, g := range t {
+			out[id] = append(out[id], g...)
+		}
+	}
+
+	return out
+}
+
+// provisioningGrants: the ProvisionLoadBalancer workflow and its starter.
+var provisioningGrants = map[string][]Grant{
 	"validate": {
 		{Actions: []string{"ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups",
 			"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags"},

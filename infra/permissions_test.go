@@ -291,3 +291,16 @@ func sortedKeys(m map[string]bool) []string {
 
 	return out
 }
+
+// TestPermissionTablesDisjoint: each function's grants live in one table.
+func TestPermissionTablesDisjoint(t *testing.T) {
+	seen := map[string]int{}
+	for i, table := range grantTables {
+		for id := range table {
+			if j, ok := seen[id]; ok {
+				t.Errorf("function %s has grants in tables %d and %d", id, j, i)
+			}
+			seen[id] = i
+		}
+	}
+}

@@ -164,8 +164,10 @@ func NewStack(scope constructs.Construct, id string, cfg Config, props *awscdk.S
 	zone = strings.TrimPrefix(zone, "/hostedzone/")
 
 	tables := constructs.NewConstruct(s.Stack, jsii.String("Tables"))
+	tableARNs := map[string]string{}
 	for _, t := range cfg.App.Tables {
 		s.Tables[t.ID] = newTable(tables, s.Stack, t)
+		tableARNs[TablePlaceholder(t.ID)] = *s.Tables[t.ID].TableArn()
 	}
 
 	functions := constructs.NewConstruct(s.Stack, jsii.String("Functions"))
@@ -175,7 +177,7 @@ func NewStack(scope constructs.Construct, id string, cfg Config, props *awscdk.S
 		s.FunctionSecurityGroup = network.securityGroup
 	}
 	for _, f := range cfg.App.Functions {
-		s.Functions[f.ID] = newFunction(functions, f, cfg.RepoRoot, keep, zone, network)
+		s.Functions[f.ID] = newFunction(functions, f, cfg.RepoRoot, keep, zone, tableARNs, network)
 	}
 
 	machines := constructs.NewConstruct(s.Stack, jsii.String("StateMachines"))
@@ -239,25 +241,33 @@ func (s *Stack) arn(v app.Value) (*string, error) {
 	return nil, errors.New("empty value")
 }
 
-// arnPattern fills the ${…} of a permission's resource pattern.
-func arnPattern(stack awscdk.Stack, pattern, zone string) *string {
-	r := strings.NewReplacer(
+// arnPattern fills the ${…} of a permission's resource pattern; tables maps
+// a table placeholder ("RulesTable", see TablePlaceholder) to its ARN.
+func arnPattern(stack awscdk.Stack, pattern, zone string, tables map[string]string) *string {
+	pairs := []string{
 		"${AWS::Partition}", *stack.Partition(),
 		"${AWS::Region}", *stack.Region(),
 		"${AWS::AccountId}", *stack.Account(),
 		"${HostedZone}", zone,
-	)
+	}
+	for name, arn := range tables {
+		pairs = append(pairs, "${"+name+"}", arn)
+	}
 
-	return jsii.String(r.Replace(pattern))
+	return jsii.String(strings.NewReplacer(pairs...).Replace(pattern))
 }
 
+// TablePlaceholder is how a grant's resource names one of the app's tables:
+// "${RulesTable}" for the table "rules", filled with its ARN.
+func TablePlaceholder(tableID string) string { return cfnID(tableID) + "Table" }
+
 // Statements turns a function's grants into IAM statements.
-func Statements(stack awscdk.Stack, grants []Grant, zone string) []awsiam.PolicyStatement {
+func Statements(stack awscdk.Stack, grants []Grant, zone string, tables map[string]string) []awsiam.PolicyStatement {
 	var out []awsiam.PolicyStatement
 	for _, g := range grants {
 		resources := make([]*string, 0, len(g.Resources))
 		for _, r := range g.Resources {
-			resources = append(resources, arnPattern(stack, r, zone))
+			resources = append(resources, arnPattern(stack, r, zone, tables))
 		}
 		cond := map[string]interface{}{}
 		switch g.Tag {
@@ -280,7 +290,7 @@ func Statements(stack awscdk.Stack, grants []Grant, zone string) []awsiam.Policy
 	return out
 }
 
-func newFunction(scope constructs.Construct, f app.Function, root string, keep awslogs.RetentionDays, zone string, network *functionNetwork) awslambda.Function {
+func newFunction(scope constructs.Construct, f app.Function, root string, keep awslogs.RetentionDays, zone string, tables map[string]string, network *functionNetwork) awslambda.Function {
 	c := constructs.NewConstruct(scope, jsii.String(f.ID))
 	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{Retention: keep})
 	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
@@ -327,7 +337,7 @@ func newFunction(scope constructs.Construct, f app.Function, root string, keep a
 		policy := awsiam.NewPolicy(c, jsii.String("StepPolicy"), &awsiam.PolicyProps{
 			PolicyName: jsii.String(StepPolicyName(f.ID)),
 			Roles:      &[]awsiam.IRole{role},
-			Statements: ptrs(Statements(stack, grants, zone)),
+			Statements: ptrs(Statements(stack, grants, zone, tables)),
 		})
 		suppressStepPolicy(policy, f.ID, zone)
 	}

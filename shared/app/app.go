@@ -121,8 +121,37 @@ const ProvisionLoadBalancer = "provision-load-balancer"
 // RulesTable is the ID of the rules table.
 const RulesTable = "rules"
 
-// Description returns the app.
+// Description returns the app: the provisioning workflow, the rules table,
+// and the parts each later workflow adds (one file each).
 func Description() App {
+	return join(provisioning())
+}
+
+// join merges parts of the app; buses of the same name merge their rules.
+func join(parts ...App) App {
+	var out App
+	for _, p := range parts {
+		out.Functions = append(out.Functions, p.Functions...)
+		out.StateMachines = append(out.StateMachines, p.StateMachines...)
+		out.Tables = append(out.Tables, p.Tables...)
+	next:
+		for _, bus := range p.EventBuses {
+			for i := range out.EventBuses {
+				if out.EventBuses[i].Name == bus.Name {
+					out.EventBuses[i].Rules = append(out.EventBuses[i].Rules, bus.Rules...)
+					continue next
+				}
+			}
+			out.EventBuses = append(out.EventBuses, EventBus{Name: bus.Name, Rules: append([]Rule(nil), bus.Rules...)})
+		}
+	}
+
+	return out
+}
+
+// provisioning is the ProvisionLoadBalancer workflow, its functions, its
+// event starter, the proxy function it targets, and the rules table.
+func provisioning() App {
 	step := func(id, description string, timeout int32) Function {
 		return Function{ID: id, Description: description, TimeoutSec: timeout, MemoryMB: 128}
 	}

@@ -111,3 +111,19 @@ func TestDescriptionIsConsistent(t *testing.T) {
 		}
 	}
 }
+
+func TestJoinMergesBusesByName(t *testing.T) {
+	a := App{Functions: []Function{{ID: "a"}}, EventBuses: []EventBus{{Name: "bus", Rules: []Rule{{ID: "r1"}}}}}
+	b := App{Functions: []Function{{ID: "b"}}, Tables: []Table{{ID: "t"}},
+		EventBuses: []EventBus{{Name: "bus", Rules: []Rule{{ID: "r2"}}}, {Name: "other", Rules: []Rule{{ID: "r3"}}}}}
+	got := join(a, b)
+	if len(got.Functions) != 2 || len(got.Tables) != 1 || len(got.EventBuses) != 2 {
+		t.Fatalf("join = %+v", got)
+	}
+	if r := got.EventBuses[0].Rules; len(r) != 2 || r[0].ID != "r1" || r[1].ID != "r2" {
+		t.Errorf("bus rules %+v, want r1 and r2", r)
+	}
+	if len(a.EventBuses[0].Rules) != 1 {
+		t.Errorf("join changed its input: %+v", a.EventBuses[0].Rules)
+	}
+}

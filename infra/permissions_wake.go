@@ -1,0 +1,6 @@
+package main
+
+// wakeGrants: the proxy-manager function, which wakes rules.
+var wakeGrants = map[string][]Grant{
+	"proxy": nil,
+}
