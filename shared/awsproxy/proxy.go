@@ -57,6 +57,8 @@ type Proxy struct {
 	calls     []Call
 	rules     []*rule
 	polling   map[string]chan struct{} // function name → closed once it polled /next
+	idle      map[string]int           // function name → processes waiting in /next now
+	onAllBusy func(function string)
 	servers   []*http.Server
 	requestID uint64
 }
@@ -69,7 +71,7 @@ func New(target string) (*Proxy, error) {
 		return nil, fmt.Errorf("parse proxy target %q: %w", target, err)
 	}
 
-	p := &Proxy{target: u, polling: map[string]chan struct{}{}}
+	p := &Proxy{target: u, polling: map[string]chan struct{}{}, idle: map[string]int{}}
 
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.FlushInterval = -1 // runtime API long polls and streamed responses pass through at once
@@ -242,22 +244,64 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, caller string) {
 	p.forward.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), pendingKey{}, pending)))
 }
 
-// serveRuntime forwards a Lambda Runtime API request and notes the first
-// /next poll of each function ("/_runtime/<function>/2018-06-01/runtime/invocation/next").
+// OnAllBusy registers fn, called (in its own goroutine) each time a
+// function's last waiting process takes an invocation: every process of
+// the function is busy, and the next invocation would queue. The local
+// runner starts another process then, as Lambda scales out.
+func (p *Proxy) OnAllBusy(fn func(function string)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.onAllBusy = fn
+}
+
+// serveRuntime forwards a Lambda Runtime API request, notes the first /next
+// poll of each function ("/_runtime/<function>/2018-06-01/runtime/invocation/next")
+// and counts the processes waiting in /next.
 func (p *Proxy) serveRuntime(w http.ResponseWriter, r *http.Request) {
 	rest := strings.TrimPrefix(r.URL.Path, runtimePrefix)
-	if fn, tail, ok := strings.Cut(rest, "/"); ok && strings.HasSuffix(tail, "/invocation/next") {
-		ch := p.pollChan(fn)
-		p.mu.Lock()
-		select {
-		case <-ch:
-		default:
-			close(ch)
-		}
-		p.mu.Unlock()
+	fn, tail, ok := strings.Cut(rest, "/")
+	if !ok || !strings.HasSuffix(tail, "/invocation/next") {
+		p.forward.ServeHTTP(w, r)
+		return
 	}
 
-	p.forward.ServeHTTP(w, r)
+	ch := p.pollChan(fn)
+	p.mu.Lock()
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
+	p.idle[fn]++
+	p.mu.Unlock()
+
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	p.forward.ServeHTTP(sw, r)
+
+	p.mu.Lock()
+	p.idle[fn]--
+	allBusy, cb := p.idle[fn] == 0 && sw.status == http.StatusOK, p.onAllBusy
+	p.mu.Unlock()
+	if allBusy && cb != nil {
+		go cb(fn)
+	}
+}
+
+// statusWriter remembers the status a response was sent with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 func (p *Proxy) match(op Operation) (Fault, bool) {

@@ -74,6 +74,11 @@ type Options struct {
 	// Thresholds still come from the target group. Default: 500 ms.
 	// Negative: no override, the target groups' own intervals.
 	HealthCheckInterval time.Duration
+	// MaxFunctionProcesses bounds the processes the runner starts per
+	// function (FunctionProcess.MaxProcesses overrides it): its local
+	// concurrency, as Lambda's concurrency limit bounds its execution
+	// environments. Default 10.
+	MaxFunctionProcesses int
 	// HealthCheckTimeout replaces every target group's
 	// HealthCheckTimeoutSeconds (KUMO_ELBV2_HEALTH_CHECK_TIMEOUT, patch
 	// 0015). Default: 400 ms, under the default interval. Negative: no
@@ -83,10 +88,11 @@ type Options struct {
 
 // Runner defaults of the timing options; see Options.
 const (
-	DefaultEC2StartDelay       = 2 * time.Second
-	DefaultEC2StopDelay        = time.Second
-	DefaultHealthCheckInterval = 500 * time.Millisecond
-	DefaultHealthCheckTimeout  = 400 * time.Millisecond
+	DefaultEC2StartDelay        = 2 * time.Second
+	DefaultEC2StopDelay         = time.Second
+	DefaultHealthCheckInterval  = 500 * time.Millisecond
+	DefaultHealthCheckTimeout   = 400 * time.Millisecond
+	DefaultMaxFunctionProcesses = 10
 )
 
 // Backend is a running local AWS backend.
@@ -101,6 +107,8 @@ type Backend struct {
 
 	mu        sync.Mutex
 	functions []*process
+	fnSpecs   map[string]FunctionProcess // by name, for scaling out
+	fnCount   map[string]int             // processes started, by name
 	stopped   bool
 	stopOnce  sync.Once
 	stopErr   error
@@ -125,6 +133,9 @@ func Start(ctx context.Context, opts Options) (*Backend, error) {
 	opts.EC2StopDelay = orDefault(opts.EC2StopDelay, DefaultEC2StopDelay)
 	opts.HealthCheckInterval = orDefault(opts.HealthCheckInterval, DefaultHealthCheckInterval)
 	opts.HealthCheckTimeout = orDefault(opts.HealthCheckTimeout, DefaultHealthCheckTimeout)
+	if opts.MaxFunctionProcesses <= 0 {
+		opts.MaxFunctionProcesses = DefaultMaxFunctionProcesses
+	}
 	if opts.Binary == "" {
 		bin, err := FindKumo()
 		if err != nil {
@@ -141,13 +152,17 @@ func Start(ctx context.Context, opts Options) (*Backend, error) {
 		}
 	}
 
-	b := &Backend{opts: opts, port: port, endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), kumoDone: make(chan struct{})}
+	b := &Backend{
+		opts: opts, port: port, endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), kumoDone: make(chan struct{}),
+		fnSpecs: map[string]FunctionProcess{}, fnCount: map[string]int{},
+	}
 
 	var err error
 	b.proxy, err = awsproxy.New(b.endpoint)
 	if err != nil {
 		return nil, err
 	}
+	b.proxy.OnAllBusy(b.scaleOut)
 
 	cmd := exec.Command(opts.Binary, "serve", "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 	cmd.Env = append(os.Environ(),

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -151,5 +152,50 @@ func TestNoOrphansAfterSignal(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFunctionScalesOutLikeLambda: one process answers one invocation at a
+// time; concurrent invocations get more processes, up to MaxProcesses.
+func TestFunctionScalesOutLikeLambda(t *testing.T) {
+	ctx := context.Background()
+	b := localawstest.Start(t)
+	bin := localawstest.BuildFunction(t, "./testdata/echo")
+	if err := b.DeployFunction(ctx, localaws.FunctionConfig{Name: "echo", TimeoutSec: 30, MemoryMB: 128, MaxProcesses: 3}, bin); err != nil {
+		t.Fatal(err)
+	}
+	awsCfg, err := b.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Rounds of 6 concurrent invocations that each hold their process for
+	// a while: the first round makes the runner scale out; every round is
+	// served by at most 3 processes.
+	pids := map[int]int{}
+	for range 3 {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for range 6 {
+			wg.Go(func() {
+				out, err := lambda.NewFromConfig(awsCfg).Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`{"sleepMillis":300}`)})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var got struct{ PID int }
+				if err := json.Unmarshal(out.Payload, &got); err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				pids[got.PID]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+	}
+	if len(pids) < 2 || len(pids) > 3 {
+		t.Errorf("18 invocations (6 at a time) were served by %d processes %v, want 2–3 (MaxProcesses 3)", len(pids), pids)
 	}
 }

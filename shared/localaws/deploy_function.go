@@ -28,6 +28,9 @@ type FunctionConfig struct {
 	MemoryMB    int32
 	Env         map[string]string
 	Tags        map[string]string
+	// MaxProcesses is the function's local concurrency (see
+	// FunctionProcess.MaxProcesses).
+	MaxProcesses int
 }
 
 // DeployFunction creates the function in kumo (or leaves an existing one) and
@@ -64,7 +67,7 @@ func (b *Backend) DeployFunction(ctx context.Context, cfg FunctionConfig, binary
 		return fmt.Errorf("create function %s: %w", cfg.Name, err)
 	}
 
-	return b.StartFunction(ctx, FunctionProcess{Name: cfg.Name, Binary: binary, Env: cfg.Env, MemoryMB: int(cfg.MemoryMB)})
+	return b.StartFunction(ctx, FunctionProcess{Name: cfg.Name, Binary: binary, Env: cfg.Env, MemoryMB: int(cfg.MemoryMB), MaxProcesses: cfg.MaxProcesses})
 }
 
 // codeStub returns a zip with one file, bootstrap.sha256.

@@ -24,12 +24,20 @@ type FunctionProcess struct {
 	MemoryMB int
 	// ReadyTimeout bounds the wait for the first runtime poll. Default 10 s.
 	ReadyTimeout time.Duration
+	// MaxProcesses bounds the processes the runner starts for the function
+	// (its local concurrency). Default: Options.MaxFunctionProcesses.
+	MaxProcesses int
 }
 
 // StartFunction starts the function's process and waits until it polls the
 // runtime API for its first invocation (before that, kumo answers Invoke with
 // an error). Its AWS calls go through the backend's recording proxy under a
 // caller named after the function.
+//
+// One process answers one invocation at a time, as a Lambda execution
+// environment does. When every process of the function is busy, the runner
+// starts one more (scaleOut), up to MaxProcesses: held requests and
+// concurrent invocations do not queue behind each other.
 func (b *Backend) StartFunction(ctx context.Context, fn FunctionProcess) error {
 	if fn.MemoryMB == 0 {
 		fn.MemoryMB = 128
@@ -37,10 +45,65 @@ func (b *Backend) StartFunction(ctx context.Context, fn FunctionProcess) error {
 	if fn.ReadyTimeout == 0 {
 		fn.ReadyTimeout = 10 * time.Second
 	}
+	if fn.MaxProcesses <= 0 {
+		fn.MaxProcesses = b.opts.MaxFunctionProcesses
+	}
 
-	endpoint, err := b.proxy.Listen(fn.Name)
+	b.mu.Lock()
+	b.fnSpecs[fn.Name] = fn
+	b.fnCount[fn.Name]++
+	b.mu.Unlock()
+
+	p, err := b.spawn(fn)
 	if err != nil {
 		return err
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, fn.ReadyTimeout)
+	defer cancel()
+
+	ready := make(chan error, 1)
+	go func() { ready <- b.proxy.WaitPolling(ctx, fn.Name) }()
+
+	select {
+	case err := <-ready:
+		if err != nil {
+			return fmt.Errorf("start function %s: %w", fn.Name, err)
+		}
+	case <-p.done:
+		return fmt.Errorf("start function %s: process exited before polling (%v)", fn.Name, p.cmd.ProcessState)
+	}
+
+	b.opts.Logger.Info("function polling", "function", fn.Name, "pid", p.cmd.Process.Pid)
+
+	return nil
+}
+
+// scaleOut starts one more process of a function whose processes are all
+// busy, unless it has MaxProcesses already.
+func (b *Backend) scaleOut(name string) {
+	b.mu.Lock()
+	fn, ok := b.fnSpecs[name]
+	if !ok || b.stopped || b.fnCount[name] >= fn.MaxProcesses {
+		b.mu.Unlock()
+		return
+	}
+	b.fnCount[name]++
+	n := b.fnCount[name]
+	b.mu.Unlock()
+
+	if _, err := b.spawn(fn); err != nil {
+		b.opts.Logger.Warn("scale out", "function", name, "error", err)
+		return
+	}
+	b.opts.Logger.Info("function scaled out", "function", name, "processes", n)
+}
+
+// spawn starts one process of the function.
+func (b *Backend) spawn(fn FunctionProcess) (*process, error) {
+	endpoint, err := b.proxy.Listen(fn.Name)
+	if err != nil {
+		return nil, err
 	}
 
 	env := map[string]string{
@@ -69,11 +132,11 @@ func (b *Backend) StartFunction(ctx context.Context, fn FunctionProcess) error {
 	b.mu.Lock()
 	if b.stopped {
 		b.mu.Unlock()
-		return fmt.Errorf("start function %s: backend stopped", fn.Name)
+		return nil, fmt.Errorf("start function %s: backend stopped", fn.Name)
 	}
 	if err := cmd.Start(); err != nil {
 		b.mu.Unlock()
-		return fmt.Errorf("start function %s (%s): %w", fn.Name, fn.Binary, err)
+		return nil, fmt.Errorf("start function %s (%s): %w", fn.Name, fn.Binary, err)
 	}
 	p := &process{name: fn.Name, cmd: cmd, done: make(chan struct{})}
 	b.functions = append(b.functions, p)
@@ -81,24 +144,7 @@ func (b *Backend) StartFunction(ctx context.Context, fn FunctionProcess) error {
 
 	go func() { _ = cmd.Wait(); close(p.done) }()
 
-	ctx, cancel := context.WithTimeout(ctx, fn.ReadyTimeout)
-	defer cancel()
-
-	ready := make(chan error, 1)
-	go func() { ready <- b.proxy.WaitPolling(ctx, fn.Name) }()
-
-	select {
-	case err := <-ready:
-		if err != nil {
-			return fmt.Errorf("start function %s: %w", fn.Name, err)
-		}
-	case <-p.done:
-		return fmt.Errorf("start function %s: process exited before polling (%v)", fn.Name, cmd.ProcessState)
-	}
-
-	b.opts.Logger.Info("function polling", "function", fn.Name, "pid", cmd.Process.Pid)
-
-	return nil
+	return p, nil
 }
 
 // runtimePath is kumo's per-function Runtime API prefix.
