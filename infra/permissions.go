@@ -27,6 +27,9 @@ type Grant struct {
 	// default "*") are filled in by the stack.
 	Resources []string
 	Tag       TagCondition
+	// TagKey is the tag the condition names; default TagKey
+	// (autostop:load-balancer).
+	TagKey string
 	// CreateActions limits a tagging action (elasticloadbalancing:AddTags,
 	// ec2:CreateTags) to the tags a create call carries: the service's
 	// CreateAction condition key.

@@ -270,11 +270,15 @@ func Statements(stack awscdk.Stack, grants []Grant, zone string, tables map[stri
 			resources = append(resources, arnPattern(stack, r, zone, tables))
 		}
 		cond := map[string]interface{}{}
+		key := TagKey
+		if g.TagKey != "" {
+			key = g.TagKey
+		}
 		switch g.Tag {
 		case RequestTag:
-			cond["Null"] = map[string]interface{}{"aws:RequestTag/" + TagKey: "false"}
+			cond["Null"] = map[string]interface{}{"aws:RequestTag/" + key: "false"}
 		case ResourceTag:
-			cond["Null"] = map[string]interface{}{"aws:ResourceTag/" + TagKey: "false"}
+			cond["Null"] = map[string]interface{}{"aws:ResourceTag/" + key: "false"}
 		}
 		if len(g.CreateActions) > 0 {
 			service := strings.SplitN(g.Actions[0], ":", 2)[0]

@@ -180,6 +180,8 @@ func TestFunctions(t *testing.T) {
 					vars[k] = ref(id)
 				case v.FunctionARN != "":
 					vars[k] = getAtt(functionID(t, v.FunctionARN))
+				case v.Table != "":
+					vars[k] = ref(tableLogicalID(t, v.Table))
 				}
 			}
 			env, _ := p["Environment"].(map[string]any)

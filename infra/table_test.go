@@ -17,17 +17,7 @@ func TestTables(t *testing.T) {
 		t.Fatalf("%d tables in the template, %d in the description", len(ids), len(desc.Tables))
 	}
 	for _, tb := range desc.Tables {
-		var r map[string]any
-		for _, id := range ids {
-			for _, tag := range asList(props(resources[id])["Tags"]) {
-				if reflect.DeepEqual(tag, map[string]any{"Key": "autostop:component", "Value": tb.ID}) {
-					r = resources[id]
-				}
-			}
-		}
-		if r == nil {
-			t.Fatalf("no table tagged autostop:component=%s among %v", tb.ID, ids)
-		}
+		r := resources[tableLogicalID(t, tb.ID)]
 		p := props(r)
 		wantKey := []any{map[string]any{"AttributeName": tb.PartitionKey, "KeyType": "HASH"}}
 		if !reflect.DeepEqual(p["KeySchema"], wantKey) {
@@ -53,3 +43,19 @@ func TestTables(t *testing.T) {
 }
 
 func asList(v any) []any { l, _ := v.([]any); return l }
+
+// tableLogicalID finds a table of the description in the template by its
+// autostop:component tag.
+func tableLogicalID(t *testing.T, tableID string) string {
+	t.Helper()
+	for _, id := range ofType("AWS::DynamoDB::Table") {
+		for _, tag := range asList(props(resources[id])["Tags"]) {
+			if reflect.DeepEqual(tag, map[string]any{"Key": "autostop:component", "Value": tableID}) {
+				return id
+			}
+		}
+	}
+	t.Fatalf("no table tagged autostop:component=%s", tableID)
+
+	return ""
+}

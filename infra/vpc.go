@@ -34,7 +34,7 @@ const (
 // and STS. Logs (stdout) and the X-Ray segments (recorded by the Lambda
 // service; the steps send none themselves) do not use the function's
 // network interface.
-var VPCEndpointServices = []string{"elasticloadbalancing", "ec2", "acm", "route53", "lambda", "states", "sts"}
+var VPCEndpointServices = []string{"elasticloadbalancing", "ec2", "acm", "route53", "lambda", "states", "dynamodb", "sts"}
 
 // FunctionVPC is the optional VPC of the functions, from the context.
 type FunctionVPC struct {

@@ -124,7 +124,7 @@ const RulesTable = "rules"
 // Description returns the app: the provisioning workflow, the rules table,
 // and the parts each later workflow adds (one file each).
 func Description() App {
-	return join(provisioning())
+	return join(provisioning(), wake())
 }
 
 // join merges parts of the app; buses of the same name merge their rules.
@@ -158,7 +158,6 @@ func provisioning() App {
 
 	return App{
 		Functions: []Function{
-			step("proxy", "Proxy manager behind the ALB's default rule: starts stopped workloads and shows the progress page", 30),
 			step("validate", "ProvisionLoadBalancer: checks the request before anything is created", 30),
 			step("ensure-load-balancer", "ProvisionLoadBalancer: finds, adopts or creates the ALB", 60),
 			{

@@ -280,3 +280,49 @@ func TestFailWakeAndStaleWakes(t *testing.T) {
 		t.Errorf("BeginWake of a stale starting rule: won %v, %v", won, err)
 	}
 }
+
+// TestWakeProgress: the steps of a wake record its phase, its execution and
+// its end, each only while the rule is still in that wake.
+func TestWakeProgress(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	host := "app.autostop.example.test"
+	if _, err := s.Create(ctx, sampleItem(host, rulestore.Stopped)); err != nil {
+		t.Fatal(err)
+	}
+	w, _, err := s.BeginWake(ctx, host, longAgo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := w.WakeRequestedAt
+	exec := "arn:aws:states:us-east-1:000000000000:execution:autostop-wake-rule:app-1"
+	ready := time.Now().Truncate(time.Millisecond)
+	steps := []struct {
+		name string
+		do   func(time.Time) (bool, error)
+	}{
+		{"RecordWakeExecution", func(at time.Time) (bool, error) { return s.RecordWakeExecution(ctx, host, at, exec) }},
+		{"SetPhase", func(at time.Time) (bool, error) { return s.SetPhase(ctx, host, at, rulestore.PhaseHealthCheck) }},
+		{"FinishWake", func(at time.Time) (bool, error) { return s.FinishWake(ctx, host, at, "arn:listener-rule/1", ready) }},
+	}
+	for _, st := range steps {
+		if changed, err := st.do(at.Add(time.Millisecond)); err != nil || changed {
+			t.Errorf("%s for another wake: changed %v, %v", st.name, changed, err)
+		}
+		if changed, err := st.do(at); err != nil || !changed {
+			t.Errorf("%s: changed %v, %v", st.name, changed, err)
+		}
+	}
+	got, err := s.Get(ctx, host, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != rulestore.Running || got.Phase != "" || got.WakeExecution != exec || got.ListenerRuleARN != "arn:listener-rule/1" ||
+		!got.ReadyAt.Equal(ready) || got.Version != w.Version+3 {
+		t.Errorf("after the wake: %+v", got)
+	}
+	// A finished wake takes no more reports.
+	if changed, err := s.FailWake(ctx, host, at, "late"); err != nil || changed {
+		t.Errorf("FailWake after FinishWake: changed %v, %v", changed, err)
+	}
+}

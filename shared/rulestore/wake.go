@@ -3,6 +3,8 @@ package rulestore
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,26 +61,77 @@ func (s *Store) BeginWake(ctx context.Context, host string, staleBefore time.Tim
 
 // FailWake ends a wake that did not complete: a starting rule goes back to
 // stopped with reason as its last error (shown by the proxy; the next
-// request wakes it again). It changes nothing unless the rule is starting
-// since wakeRequestedAt, so a late failure report cannot undo a newer wake;
-// changed says whether it did.
+// request wakes it again). The instances are left as they are. Like every
+// write of a wake's steps it changes nothing unless the rule is still in
+// that wake (starting since wakeRequestedAt), so a late report cannot undo a
+// newer wake; changed says whether it did.
 func (s *Store) FailWake(ctx context.Context, host string, wakeRequestedAt time.Time, reason string) (changed bool, err error) {
+	return s.updateWake(ctx, host, wakeRequestedAt, wakeUpdate{
+		set:    map[string]types.AttributeValue{"state": str(string(Stopped)), "lastError": str(reason)},
+		remove: []string{"phase"},
+	})
+}
+
+// SetPhase records how far a wake has come, for the progress page.
+func (s *Store) SetPhase(ctx context.Context, host string, wakeRequestedAt time.Time, phase Phase) (bool, error) {
+	return s.updateWake(ctx, host, wakeRequestedAt, wakeUpdate{set: map[string]types.AttributeValue{"phase": str(string(phase))}})
+}
+
+// RecordWakeExecution names the execution that runs the wake: the rule's
+// audit trail leads to its history.
+func (s *Store) RecordWakeExecution(ctx context.Context, host string, wakeRequestedAt time.Time, executionARN string) (bool, error) {
+	return s.updateWake(ctx, host, wakeRequestedAt, wakeUpdate{set: map[string]types.AttributeValue{"wakeExecution": str(executionARN)}})
+}
+
+// FinishWake records a completed switch: the rule is running behind the
+// host rule listenerRuleARN since readyAt.
+func (s *Store) FinishWake(ctx context.Context, host string, wakeRequestedAt time.Time, listenerRuleARN string, readyAt time.Time) (bool, error) {
+	return s.updateWake(ctx, host, wakeRequestedAt, wakeUpdate{
+		set: map[string]types.AttributeValue{
+			"state": str(string(Running)), "listenerRuleArn": str(listenerRuleARN), "readyAt": str(readyAt.UTC().Format(TimeFormat)),
+		},
+		remove: []string{"phase", "lastError"},
+	})
+}
+
+type wakeUpdate struct {
+	set    map[string]types.AttributeValue
+	remove []string
+}
+
+// updateWake applies u, with the version bumped, if the rule is starting
+// since wakeRequestedAt.
+func (s *Store) updateWake(ctx context.Context, host string, wakeRequestedAt time.Time, u wakeUpdate) (bool, error) {
 	host = rule.NormalizeHost(host)
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 key(host),
-		UpdateExpression:    aws.String("SET #state = :stopped, #lastError = :reason, #version = #version + :one REMOVE #phase"),
-		ConditionExpression: aws.String("#state = :starting AND #wakeAt = :wakeAt"),
-		ExpressionAttributeNames: map[string]string{
-			"#state": "state", "#lastError": "lastError", "#version": "version", "#phase": "phase", "#wakeAt": "wakeRequestedAt",
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":stopped":  &types.AttributeValueMemberS{Value: string(Stopped)},
-			":starting": &types.AttributeValueMemberS{Value: string(Starting)},
-			":reason":   &types.AttributeValueMemberS{Value: reason},
-			":one":      &types.AttributeValueMemberN{Value: "1"},
-			":wakeAt":   &types.AttributeValueMemberS{Value: wakeRequestedAt.UTC().Format(TimeFormat)},
-		},
+	names := map[string]string{"#state": "state", "#wakeAt": "wakeRequestedAt", "#version": "version"}
+	values := map[string]types.AttributeValue{
+		":starting": str(string(Starting)),
+		":wakeAt":   str(wakeRequestedAt.UTC().Format(TimeFormat)),
+		":one":      &types.AttributeValueMemberN{Value: "1"},
+	}
+	sets := []string{"#version = #version + :one"}
+	for _, k := range sortedKeys(u.set) {
+		n, v := "#s_"+k, ":s_"+k
+		names[n], values[v] = k, u.set[k]
+		sets = append(sets, n+" = "+v)
+	}
+	expr := "SET " + strings.Join(sets, ", ")
+	if len(u.remove) > 0 {
+		rm := make([]string, len(u.remove))
+		for i, k := range u.remove {
+			rm[i] = "#r_" + k
+			names[rm[i]] = k
+		}
+		expr += " REMOVE " + strings.Join(rm, ", ")
+	}
+
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(host),
+		UpdateExpression:          aws.String(expr),
+		ConditionExpression:       aws.String("#state = :starting AND #wakeAt = :wakeAt"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	})
 	switch {
 	case err == nil:
@@ -86,6 +139,18 @@ func (s *Store) FailWake(ctx context.Context, host string, wakeRequestedAt time.
 	case isConditionFailed(err):
 		return false, nil
 	default:
-		return false, fmt.Errorf("record the failed wake of %s: %w", host, err)
+		return false, fmt.Errorf("update the wake of %s: %w", host, err)
 	}
+}
+
+func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+func sortedKeys(m map[string]types.AttributeValue) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+
+	return out
 }

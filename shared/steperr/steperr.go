@@ -39,6 +39,11 @@ type AccessDenied struct{ Message string }
 // execution created; the message lists what is left and the original error.
 type RollbackIncomplete struct{ Message string }
 
+// NotReady: a workload did not become ready within its bound (instances
+// not running, targets not healthy). Not retried: the wake ends and the
+// next request starts another.
+type NotReady struct{ Message string }
+
 // Internal: anything else (an unexpected AWS error, a bug). Retried a few
 // times: most are transient.
 type Internal struct{ Message string }
@@ -49,17 +54,21 @@ func (e *NotFound) Error() string       { return e.Message }
 func (e *Throttled) Error() string      { return e.Message }
 func (e *AccessDenied) Error() string   { return e.Message }
 func (e *Internal) Error() string       { return e.Message }
+func (e *NotReady) Error() string       { return e.Message }
 
 func (e *RollbackIncomplete) Error() string { return e.Message }
 
 // Names lists every error name a step can fail with.
-var Names = []string{"InvalidRequest", "Conflict", "NotFound", "Throttled", "AccessDenied", "Internal", "RollbackIncomplete"}
+var Names = []string{"InvalidRequest", "Conflict", "NotFound", "Throttled", "AccessDenied", "Internal", "RollbackIncomplete", "NotReady"}
 
 // Invalid returns an InvalidRequest error.
 func Invalid(format string, a ...any) error { return &InvalidRequest{Message: sprintf(format, a...)} }
 
 // Conflicting returns a Conflict error.
 func Conflicting(format string, a ...any) error { return &Conflict{Message: sprintf(format, a...)} }
+
+// NotReadyYet returns a NotReady error.
+func NotReadyYet(format string, a ...any) error { return &NotReady{Message: sprintf(format, a...)} }
 
 // Missing returns a NotFound error.
 func Missing(format string, a ...any) error { return &NotFound{Message: sprintf(format, a...)} }
@@ -91,6 +100,7 @@ func Map(err error) error {
 		ad  *AccessDenied
 		in  *Internal
 		ri  *RollbackIncomplete
+		nr  *NotReady
 	)
 	msg := err.Error()
 	switch {
@@ -108,6 +118,8 @@ func Map(err error) error {
 		return &Internal{Message: msg}
 	case errors.As(err, &ri):
 		return &RollbackIncomplete{Message: msg}
+	case errors.As(err, &nr):
+		return &NotReady{Message: msg}
 	}
 
 	var apiErr smithy.APIError

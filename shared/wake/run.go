@@ -1,0 +1,36 @@
+package wake
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/autostop/autostop/shared/awsenv"
+	"github.com/autostop/autostop/shared/rulestore"
+	"github.com/autostop/autostop/shared/steperr"
+)
+
+// Run is the main of a step's function: it reads the configuration (the
+// rules table's name from RULES_TABLE_NAME), then serves the step, logging
+// each result or error as JSON with the wake it belongs to.
+func Run[Out any](name string, step func(context.Context, Deps, Input) (Out, error)) {
+	cfg, log := awsenv.Setup()
+	table, err := rulestore.TableNameFromEnv()
+	if err != nil {
+		log.Error("configuration", "error", err)
+		os.Exit(1)
+	}
+	deps := NewDeps(cfg, table)
+
+	lambda.Start(steperr.Handler(func(ctx context.Context, in Input) (Out, error) {
+		l := log.With("step", name, "execution", in.Execution, "host", in.Host, "wakeRequestedAt", in.WakeRequestedAt)
+		out, err := step(ctx, deps, in)
+		if err != nil {
+			l.Error("step failed", "error", err.Error())
+			return out, err
+		}
+		l.Info("step done", "result", out)
+		return out, nil
+	}))
+}

@@ -1,0 +1,73 @@
+package wake
+
+import (
+	"context"
+
+	"github.com/autostop/autostop/shared/hostrule"
+	"github.com/autostop/autostop/shared/ownership"
+	"github.com/autostop/autostop/shared/rulestore"
+)
+
+// SwitchResult is the SwitchTraffic step's output.
+type SwitchResult struct {
+	// Superseded: the rule is no longer in this wake.
+	Superseded bool `json:"superseded"`
+	// NotHealthy: a target was no longer healthy after the grace period;
+	// the state machine goes back to WaitReady.
+	NotHealthy bool              `json:"notHealthy"`
+	Targets    map[string]string `json:"targets,omitempty"`
+	// HostRule is the listener rule now sending the host to the instances.
+	HostRule *hostrule.Result `json:"hostRule,omitempty"`
+	// ReadyAt is when the rule became running (RFC 3339).
+	ReadyAt string `json:"readyAt,omitempty"`
+}
+
+// SwitchTraffic checks the targets once more (the grace period has passed
+// since WaitReady saw them healthy), adds the host listener rule that sends
+// the host to the instances, and records the rule running. The host rule
+// carries the ownership tags of the load balancer and this execution.
+func SwitchTraffic(ctx context.Context, d Deps, in Input) (SwitchResult, error) {
+	var res SwitchResult
+	it, at, ok, err := current(ctx, d, in)
+	if err != nil || !ok {
+		res.Superseded = err == nil
+		return res, err
+	}
+	elbClient := d.ELBv2(region(it))
+
+	targets, healthy, err := targetHealth(ctx, elbClient, it.TargetGroupARN, it.Rule.InstanceIDs)
+	if err != nil {
+		return res, err
+	}
+	res.Targets = targets
+	if !healthy {
+		res.NotHealthy = true
+		return res, nil
+	}
+	if _, err := d.Rules.SetPhase(ctx, in.Host, at, rulestore.PhaseSwitching); err != nil {
+		return res, err
+	}
+
+	hr, err := hostrule.Ensure(ctx, elbClient, hostrule.Spec{
+		ListenerARN:    it.ListenerARN,
+		Host:           it.Host,
+		TargetGroupARN: it.TargetGroupARN,
+		Tags:           ownership.Tags(it.LoadBalancer, in.Execution, it.Rule.Tags),
+	})
+	if err != nil {
+		return res, err
+	}
+	res.HostRule = &hr
+
+	readyAt := d.now().UTC()
+	changed, err := d.Rules.FinishWake(ctx, in.Host, at, hr.ARN, readyAt)
+	if err != nil {
+		return res, err
+	}
+	// Superseded between the check and now (a sleep or detach took over):
+	// the host rule is left to them.
+	res.Superseded = !changed
+	res.ReadyAt = readyAt.Format(rulestore.TimeFormat)
+
+	return res, nil
+}
