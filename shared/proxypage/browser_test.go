@@ -1,14 +1,11 @@
 package proxypage
 
 import (
-	"context"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,16 +14,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-)
 
-// chromiumPath is where Debian's chromium package puts the browser.
-const chromiumPath = "/usr/bin/chromium"
+	"github.com/autostop/autostop/shared/browsertest"
+)
 
 // appInstance names the instance the simulated app answers from.
 const appInstance = "i-0abc123def4567890"
@@ -40,9 +31,9 @@ const appInstance = "i-0abc123def4567890"
 // progress page (light and dark) and of the failed state to
 // .build/screenshots/.
 func TestProgressPageInChromium(t *testing.T) {
-	ctx := newBrowser(t)
-	shots := screenshotDir(t)
-	watch := watchPage(t, ctx)
+	ctx := browsertest.New(t)
+	shots := browsertest.ScreenshotDir(t)
+	watch := browsertest.WatchPage(t, ctx)
 	started := time.Now().Add(-37 * time.Second)
 
 	// A wake in three phases: the navigation gets the page (starting), the
@@ -74,7 +65,7 @@ func TestProgressPageInChromium(t *testing.T) {
 	// The browser percent-encodes the markup in the path; the page shows it
 	// decoded, as text.
 	const hostilePath = "/<script>alert(1)</script>"
-	run(t, ctx, chromedp.Navigate(wake.URL+hostilePath))
+	browsertest.Run(t, ctx, chromedp.Navigate(wake.URL+hostilePath))
 	for _, c := range []struct{ sel, want string }{
 		{"#rule", rule},
 		{".path", hostilePath},
@@ -82,42 +73,42 @@ func TestProgressPageInChromium(t *testing.T) {
 		{"li.active .label", "Starting instances"},
 		{"#status", "Step 1 of 3: Starting instances"},
 	} {
-		if got := runValue(t, ctx, chromedp.TextContent(chromedp.CSS(c.sel))); got != c.want {
+		if got := browsertest.Value(t, ctx, chromedp.TextContent(chromedp.CSS(c.sel))); got != c.want {
 			t.Errorf("%s shows %q, want %q", c.sel, got, c.want)
 		}
 	}
-	if injected := runValue(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#rule b, .path script, body script").length`)); injected != 1 {
+	if injected := browsertest.Value(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#rule b, .path script, body script").length`)); injected != 1 {
 		t.Errorf("%d elements where only the page's own script should be: markup was not escaped", injected)
 	}
 
-	elapsedAtLoad := runValue(t, ctx, chromedp.TextContent(chromedp.ID("elapsed")))
+	elapsedAtLoad := browsertest.Value(t, ctx, chromedp.TextContent(chromedp.ID("elapsed")))
 	if !strings.HasPrefix(elapsedAtLoad, "0:3") {
 		t.Errorf("elapsed %q at load, want about 0:37", elapsedAtLoad)
 	}
 
 	// The first poll moves the page to the health check without reloading,
 	// while the elapsed time counts on.
-	run(t, ctx, chromedp.WaitReady(chromedp.CSS(`#wake[data-phase="health-check"]`)))
-	if got := runValue(t, ctx, chromedp.TextContent(chromedp.ID("elapsed"))); got <= elapsedAtLoad {
+	browsertest.Run(t, ctx, chromedp.WaitReady(chromedp.CSS(`#wake[data-phase="health-check"]`)))
+	if got := browsertest.Value(t, ctx, chromedp.TextContent(chromedp.ID("elapsed"))); got <= elapsedAtLoad {
 		t.Errorf("elapsed %q two seconds after %q", got, elapsedAtLoad)
 	}
-	if got := runValue(t, ctx, chromedp.TextContent(chromedp.CSS("li.active .label"))); got != "Waiting for the health check" {
+	if got := browsertest.Value(t, ctx, chromedp.TextContent(chromedp.CSS("li.active .label"))); got != "Waiting for the health check" {
 		t.Errorf("active step after a poll: %q", got)
 	}
-	if done := runValue(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("li.done").length`)); done != 1 {
+	if done := browsertest.Value(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("li.done").length`)); done != 1 {
 		t.Errorf("%d steps done, want 1", done)
 	}
-	screenshot(t, ctx, filepath.Join(shots, "progress.png"))
-	dark(t, ctx, true)
-	screenshot(t, ctx, filepath.Join(shots, "progress-dark.png"))
-	dark(t, ctx, false)
+	browsertest.Screenshot(t, ctx, filepath.Join(shots, "progress.png"))
+	browsertest.Dark(t, ctx, true)
+	browsertest.Screenshot(t, ctx, filepath.Join(shots, "progress-dark.png"))
+	browsertest.Dark(t, ctx, false)
 
 	// Once the switch is done, the page reloads itself onto the app.
-	run(t, ctx, chromedp.WaitReady(chromedp.CSS("#app")))
-	if got := runValue(t, ctx, chromedp.TextContent(chromedp.CSS("#app"))); !strings.Contains(got, "served by "+appInstance) {
+	browsertest.Run(t, ctx, chromedp.WaitReady(chromedp.CSS("#app")))
+	if got := browsertest.Value(t, ctx, chromedp.TextContent(chromedp.CSS("#app"))); !strings.Contains(got, "served by "+appInstance) {
 		t.Errorf("app page shows %q", got)
 	}
-	if loc := runValue(t, ctx, chromedp.Location()); loc != wake.URL+"/%3Cscript%3Ealert(1)%3C/script%3E" {
+	if loc := browsertest.Value(t, ctx, chromedp.Location()); loc != wake.URL+"/%3Cscript%3Ealert(1)%3C/script%3E" {
 		t.Errorf("the reload moved the page to %s", loc)
 	}
 
@@ -132,215 +123,27 @@ func TestProgressPageInChromium(t *testing.T) {
 		return Progress(req, w)
 	}))
 	defer failed.Close()
-	run(t, ctx, chromedp.Navigate(failed.URL+"/checkout?cart=42"))
-	run(t, ctx, chromedp.WaitVisible(chromedp.ID("failure")))
+	browsertest.Run(t, ctx, chromedp.Navigate(failed.URL+"/checkout?cart=42"))
+	browsertest.Run(t, ctx, chromedp.WaitVisible(chromedp.ID("failure")))
 	for _, c := range []struct{ sel, want string }{
 		{"#error", failure},
 		{"#verb", "Could not start"},
 		{".retry span", "The next request retries it."},
 	} {
-		if got := runValue(t, ctx, chromedp.TextContent(chromedp.CSS(c.sel))); got != c.want {
+		if got := browsertest.Value(t, ctx, chromedp.TextContent(chromedp.CSS(c.sel))); got != c.want {
 			t.Errorf("%s shows %q, want %q", c.sel, got, c.want)
 		}
 	}
-	screenshot(t, ctx, filepath.Join(shots, "failed.png"))
+	browsertest.Screenshot(t, ctx, filepath.Join(shots, "failed.png"))
 
-	for _, u := range watch.requests() {
+	for _, u := range watch.Requests() {
 		if !strings.HasPrefix(u, wake.URL+"/") && !strings.HasPrefix(u, failed.URL+"/") && !strings.HasPrefix(u, "data:") {
 			t.Errorf("the page fetched %s", u)
 		}
 	}
-	for _, p := range watch.problems() {
+	for _, p := range watch.Problems() {
 		t.Errorf("browser: %s", p)
 	}
-}
-
-// newBrowser starts headless Chromium for the test and returns a context
-// with a tab in it. It skips the test without Chromium, unless
-// AUTOSTOP_REQUIRE_CHROMIUM=1 (CI: .ci/run installs it).
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("AUTOSTOP_REQUIRE_CHROMIUM") == "1" {
-			t.Fatalf("Chromium is required (apt-get install chromium): %v", err)
-		}
-		t.Skipf("no Chromium at %s (apt-get install chromium); CI runs this test", chromiumPath)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox, // root in CI containers
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 800),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	// Cleanups run last-in first-out: the browser ends before its
-	// user-data-dir is removed.
-	t.Cleanup(cancelAlloc)
-	t.Cleanup(cancelTab)
-	if err := chromedp.Do(ctx); err != nil { // starts the browser
-		t.Fatalf("start Chromium: %v", err)
-	}
-
-	return ctx
-}
-
-// run runs browser actions with a deadline, failing the test on error.
-func run(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// runValue runs one browser action with a deadline and returns its value.
-func runValue[T any](t *testing.T, ctx context.Context, action chromedp.Action[T]) T {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, action)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	return v
-}
-
-// screenshot writes a full-page PNG.
-func screenshot(t *testing.T, ctx context.Context, path string) {
-	t.Helper()
-	png := runValue(t, ctx, chromedp.FullScreenshot(100))
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot %s", path)
-}
-
-// dark turns the emulated prefers-color-scheme: dark on or off.
-func dark(t *testing.T, ctx context.Context, on bool) {
-	t.Helper()
-	params := emulation.SetEmulatedMediaParams{}
-	if on {
-		params.Features = []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}
-	}
-	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, params); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// screenshotDir is .build/screenshots under the repository root (the
-// directory holding go.mod), created if needed.
-func screenshotDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-	dir = filepath.Join(dir, ".build", "screenshots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-
-	return dir
-}
-
-// pageWatch records what the tab did that the test checks at the end.
-type pageWatch struct {
-	mu    sync.Mutex
-	urls  []string
-	found []string
-}
-
-// watchPage records every request the tab sends, and every console error,
-// uncaught exception, browser log error (the network's own, such as the
-// expected 503s, aside) and JavaScript dialog, which it dismisses.
-func watchPage(t *testing.T, ctx context.Context) *pageWatch {
-	t.Helper()
-	w := &pageWatch{}
-	dialogs := make(chan struct{}, 8)
-	err := chromedp.Listen(ctx, func(ev any) {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		switch ev := ev.(type) {
-		case *network.EventRequestWillBeSent:
-			w.urls = append(w.urls, ev.Request.URL)
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError {
-				var args []string
-				for _, a := range ev.Args {
-					args = append(args, string(a.Value)+a.Description)
-				}
-				w.found = append(w.found, "console.error: "+strings.Join(args, " "))
-			}
-		case *runtime.EventExceptionThrown:
-			d := ev.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			w.found = append(w.found, "exception: "+msg)
-		case *log.EventEntryAdded:
-			if ev.Entry.Level == log.EntryLevelError && ev.Entry.Source != log.EntrySourceNetwork {
-				w.found = append(w.found, fmt.Sprintf("log %s: %s (%s)", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL))
-			}
-		case *page.EventJavascriptDialogOpening:
-			w.found = append(w.found, fmt.Sprintf("dialog %s: %q", ev.Type, ev.Message))
-			select {
-			case dialogs <- struct{}{}:
-			default:
-			}
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A dialog blocks the page: dismiss it (outside the listener, which
-	// must not run commands).
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-dialogs:
-				_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
-			}
-		}
-	}()
-
-	return w
-}
-
-func (w *pageWatch) requests() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-
-	return append([]string(nil), w.urls...)
-}
-
-func (w *pageWatch) problems() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-
-	return append([]string(nil), w.found...)
 }
 
 // appPage is the woken app: a page naming the instance that served it.
