@@ -16,6 +16,7 @@ import (
 	"github.com/autostop/autostop/shared/app"
 	"github.com/autostop/autostop/shared/localaws"
 	"github.com/autostop/autostop/shared/localaws/localawstest"
+	"github.com/autostop/autostop/shared/localworkload"
 )
 
 // BenchmarkProvisionRoute53ExistingCertificate provisions the Route 53 +
@@ -93,7 +94,7 @@ func BenchmarkProvisionRoute53ExistingCertificate(b *testing.B) {
 
 // countTransitions counts the states the execution entered, which is what
 // Step Functions bills as state transitions.
-func countTransitions(b *testing.B, w *world, arn string) int {
+func countTransitions(b testing.TB, w *world, arn string) int {
 	var n int
 	var token *string
 	for {
@@ -111,4 +112,57 @@ func countTransitions(b *testing.B, w *world, arn string) int {
 		}
 		token = h.NextToken
 	}
+}
+
+// BenchmarkWake wakes a stopped rule through the local ALB front and the
+// real proxy and WakeRule functions, once per iteration (a new rule each
+// time, on one backend), and reports the figures issue 9 asks for: state
+// transitions and AWS calls per wake (proxy and wake steps, counted by the
+// recording proxy), the delay from the target turning healthy to the first
+// request the instance serves, and the first request's wait for the app.
+func BenchmarkWake(b *testing.B) {
+	ww := newWakeWorld(b)
+	var transitions, calls, mutating int
+	var healthyToServed, firstToServed time.Duration
+
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		it := ww.attachStopped(b, "bench"+strconv.Itoa(i), localworkload.Spec{StartupDelay: time.Second})
+		ctx, stop := context.WithCancel(context.Background())
+		samples := ww.watch(ctx, it)
+		ww.backend.Proxy().Reset()
+		b.StartTimer()
+
+		start := time.Now()
+		served := ww.waitServed(b, it, browserAccept)
+
+		b.StopTimer()
+		stop()
+		firstToServed += served.Sub(start)
+		for _, s := range samples() {
+			if s.target == "healthy" {
+				healthyToServed += served.Sub(s.at)
+				break
+			}
+		}
+		woken, err := ww.store.Get(context.Background(), it.Host, true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		transitions += countTransitions(b, ww.world, woken.WakeExecution)
+		for _, c := range ww.backend.Proxy().Calls() {
+			calls++
+			if c.Mutating {
+				mutating++
+			}
+		}
+		b.StartTimer()
+	}
+
+	n := float64(b.N)
+	b.ReportMetric(float64(transitions)/n, "transitions/wake")
+	b.ReportMetric(float64(calls)/n, "aws-calls/wake")
+	b.ReportMetric(float64(mutating)/n, "mutating-calls/wake")
+	b.ReportMetric(float64(healthyToServed.Milliseconds())/n, "ms-healthy-to-served")
+	b.ReportMetric(float64(firstToServed.Milliseconds())/n, "ms-first-request-to-served")
 }

@@ -30,7 +30,7 @@ type output struct {
 	Results             step.Results `json:"results"`
 }
 
-func decodeOutput(t *testing.T, raw *string) output {
+func decodeOutput(t testing.TB, raw *string) output {
 	t.Helper()
 	var o output
 	if err := json.Unmarshal([]byte(aws.ToString(raw)), &o); err != nil {

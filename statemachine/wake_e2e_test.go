@@ -41,7 +41,7 @@ type wakeWorld struct {
 	supervise *localworkload.Supervisor
 }
 
-func newWakeWorld(t *testing.T) *wakeWorld {
+func newWakeWorld(t testing.TB) *wakeWorld {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	w := newWorld(t)
@@ -80,7 +80,7 @@ func newWakeWorld(t *testing.T) *wakeWorld {
 // attachStopped makes what AttachRule makes for a rule whose instance is
 // stopped: the instance (a stand-in behaving as workload says), the rule's
 // instance target group with the instance registered, and the item.
-func (ww *wakeWorld) attachStopped(t *testing.T, name string, workload localworkload.Spec) rulestore.Item {
+func (ww *wakeWorld) attachStopped(t testing.TB, name string, workload localworkload.Spec, change ...func(*rule.Rule)) rulestore.Item {
 	t.Helper()
 	ctx := context.Background()
 	host := name + "." + ww.lb.Domain
@@ -116,6 +116,9 @@ func (ww *wakeWorld) attachStopped(t *testing.T, name string, workload localwork
 		Name: name, InstanceIDs: []string{id}, Port: 8080, IdleMinutes: 5,
 		HealthCheck: &rule.HealthCheck{Path: "/healthz", IntervalSeconds: 5, TimeoutSeconds: 2, HealthyThresholdCount: 2, UnhealthyThresholdCount: 5},
 	}.WithDefaults(ww.lb.Domain)
+	for _, c := range change {
+		c(&r)
+	}
 	hc := r.HealthCheck
 	tg, err := ww.elb.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{
 		Name: aws.String("as-" + name), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(8080), VpcId: aws.String(ww.env.VPCID),
@@ -147,7 +150,7 @@ func (ww *wakeWorld) attachStopped(t *testing.T, name string, workload localwork
 
 // get sends a request through the front for host, as a browser would open
 // http://<host>.localhost:<port><path>.
-func (ww *wakeWorld) get(t *testing.T, method, host, path, accept, body string) (*http.Response, string) {
+func (ww *wakeWorld) get(t testing.TB, method, host, path, accept, body string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, ww.front+path, strings.NewReader(body))
 	if err != nil {
@@ -167,6 +170,29 @@ func (ww *wakeWorld) get(t *testing.T, method, host, path, accept, body string) 
 	b, _ := io.ReadAll(resp.Body)
 
 	return resp, string(b)
+}
+
+// waitServed sends requests through the front for the rule's host until
+// the instance answers (200 naming it), and returns when it did.
+func (ww *wakeWorld) waitServed(t testing.TB, it rulestore.Item, accept string) time.Time {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		resp, body := ww.get(t, "GET", it.Host, "/orders?id=1", accept, "")
+		if resp.StatusCode == 200 {
+			if !strings.Contains(body, it.Rule.InstanceIDs[0]) {
+				t.Fatalf("200 not from the instance: %s", body)
+			}
+			return time.Now()
+		}
+		if resp.Header.Get("X-Autostop") == "" {
+			t.Fatalf("neither the proxy nor the instance answered: %d %v %s", resp.StatusCode, resp.Header, body)
+		}
+		if time.Now().After(deadline) {
+			got, _ := ww.store.Get(context.Background(), it.Host, true)
+			t.Fatalf("not switched after 60 s: rule %+v", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // sample is one observation of a host's listener rule and target health.
@@ -254,25 +280,7 @@ func TestWakeOnFirstRequest(t *testing.T) {
 	})
 
 	// The instance answers through the front once switched.
-	var servedAt time.Time
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		resp, body := ww.get(t, "GET", app1.Host, "/orders?id=1", browserAccept, "")
-		if resp.StatusCode == 200 {
-			if !strings.Contains(body, app1.Rule.InstanceIDs[0]) {
-				t.Fatalf("200 not from the instance: %s", body)
-			}
-			servedAt = time.Now()
-			break
-		}
-		if resp.Header.Get("X-Autostop") == "" {
-			t.Fatalf("neither the proxy nor the instance answered: %d %v %s", resp.StatusCode, resp.Header, body)
-		}
-		if time.Now().After(deadline) {
-			got, _ := ww.store.Get(context.Background(), app1.Host, true)
-			t.Fatalf("not switched after 60 s: rule %+v", got)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	servedAt := ww.waitServed(t, app1, browserAccept)
 	api.Wait()
 
 	// Never a host rule while the target is not healthy.
@@ -353,7 +361,7 @@ func TestWakeOnFirstRequest(t *testing.T) {
 
 // checkWakeHistory: the wake's execution succeeded within the transition
 // budget (≤ 40 per wake).
-func (ww *wakeWorld) checkWakeHistory(t *testing.T, it rulestore.Item) {
+func (ww *wakeWorld) checkWakeHistory(t testing.TB, it rulestore.Item) {
 	t.Helper()
 	ctx := context.Background()
 	d, err := ww.states.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(it.WakeExecution)})
@@ -363,19 +371,7 @@ func (ww *wakeWorld) checkWakeHistory(t *testing.T, it rulestore.Item) {
 	if d.Status != "SUCCEEDED" {
 		t.Fatalf("wake %s: %s %s %s", it.WakeExecution, d.Status, aws.ToString(d.Error), aws.ToString(d.Cause))
 	}
-	transitions := 0
-	p := sfn.NewGetExecutionHistoryPaginator(ww.states, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(it.WakeExecution)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range page.Events {
-			if strings.HasSuffix(string(e.Type), "StateEntered") {
-				transitions++
-			}
-		}
-	}
+	transitions := countTransitions(t, ww.world, it.WakeExecution)
 	t.Logf("wake %s: %d state transitions", aws.ToString(d.Name), transitions)
 	if transitions > 40 {
 		t.Errorf("the wake took %d state transitions, want at most 40", transitions)
@@ -383,7 +379,7 @@ func (ww *wakeWorld) checkWakeHistory(t *testing.T, it rulestore.Item) {
 }
 
 // checkHostRuleTags: the host rule carries the ownership tags.
-func (ww *wakeWorld) checkHostRuleTags(t *testing.T, it rulestore.Item) {
+func (ww *wakeWorld) checkHostRuleTags(t testing.TB, it rulestore.Item) {
 	t.Helper()
 	out, err := ww.elb.DescribeTags(context.Background(), &elbv2.DescribeTagsInput{ResourceArns: []string{it.ListenerRuleARN}})
 	if err != nil || len(out.TagDescriptions) != 1 {

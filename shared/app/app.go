@@ -58,6 +58,11 @@ type Function struct {
 	// EnvRefs are environment variables whose values are ARNs of the app's
 	// own resources, resolved by the deployer.
 	EnvRefs map[string]Value
+	// LocalConcurrency is how many processes of the function the local
+	// runner may run at once (one invocation each, as Lambda's execution
+	// environments); 0 takes the runner's default. On AWS the account's
+	// concurrency applies.
+	LocalConcurrency int
 }
 
 // Name is the function's physical name.

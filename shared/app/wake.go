@@ -26,6 +26,10 @@ func wake() App {
 				// Requests are held up to a rule's holdSeconds (at most 50 s).
 				ID: "proxy", Description: "Proxy manager behind the ALB's default rule: wakes stopped rules, shows the progress page, holds API requests",
 				TimeoutSec: 60, MemoryMB: 128,
+				// A held request occupies an execution environment for up to
+				// its hold time; locally, enough processes for a burst to be
+				// held up to a rule's default cap while others are answered.
+				LocalConcurrency: 60,
 				EnvRefs: map[string]Value{
 					rulestore.EnvTableName: {Table: RulesTable},
 					EnvWakeStateMachineARN: {StateMachine: WakeRule},

@@ -90,7 +90,8 @@ func Deploy(ctx context.Context, b *localaws.Backend, a app.App, opts Options) (
 		wg.Go(func() {
 			cfg := localaws.FunctionConfig{
 				Name: f.Name(), Description: f.Description, TimeoutSec: f.TimeoutSec, MemoryMB: f.MemoryMB, Env: env,
-				Tags: map[string]string{"autostop:component": f.ID},
+				Tags:         map[string]string{"autostop:component": f.ID},
+				MaxProcesses: f.LocalConcurrency,
 			}
 			if err := b.DeployFunction(ctx, cfg, filepath.Join(opts.BinDir, f.ID, "bootstrap")); err != nil {
 				fail(err)
