@@ -44,7 +44,8 @@ const (
 )
 
 // ReservedConcurrency is the reserved concurrency of every function: none,
-// by decision (issue 6, item 2). No step has to be kept from running twice
+// by decision (issue 6, item 2); the proxy's can be set with the context
+// ContextProxyReservedConcurrency. No step has to be kept from running twice
 // at once:
 //   - every step is idempotent and tells its resources from others' by the
 //     ownership tags of the create call, so two executions for the same
@@ -147,6 +148,10 @@ func NewStack(scope constructs.Construct, id string, cfg Config, props *awscdk.S
 	if err != nil {
 		return nil, err
 	}
+	proxyReserved, err := readProxyReservedConcurrency(func(k string) any { return scope.Node().TryGetContext(jsii.String(k)) })
+	if err != nil {
+		return nil, err
+	}
 
 	if props == nil {
 		props = &awscdk.StackProps{}
@@ -178,6 +183,10 @@ func NewStack(scope constructs.Construct, id string, cfg Config, props *awscdk.S
 	}
 	for _, f := range cfg.App.Functions {
 		s.Functions[f.ID] = newFunction(functions, f, cfg.RepoRoot, keep, zone, tableARNs, network)
+		if f.ID == ProxyFunctionID && proxyReserved > 0 {
+			fn := s.Functions[f.ID].Node().DefaultChild().(awslambda.CfnFunction)
+			fn.SetReservedConcurrentExecutions(jsii.Number(float64(proxyReserved)))
+		}
 	}
 
 	machines := constructs.NewConstruct(s.Stack, jsii.String("StateMachines"))

@@ -64,6 +64,7 @@ func TestMain(m *testing.M) {
 				ContextFunctionVpcID:             testVpcID,
 				ContextFunctionSubnetIDs:         strings.Join(testSubnets, ", "),
 				ContextFunctionAvailabilityZones: []any{testZones[0], testZones[1]},
+				ContextProxyReservedConcurrency:  "200",
 			},
 		})
 		vpcSynthesized, err = NewStack(b, StackName, Config{RepoRoot: root, App: app.Description()},

@@ -208,16 +208,38 @@ func TestNoNagFindingsInVPC(t *testing.T) {
 }
 
 // TestNoReservedConcurrency: the decision of ReservedConcurrency (none) is
-// what the template deploys, with and without a VPC.
+// what the template deploys, with and without a VPC; only the proxy's
+// context (set on the VPC stack: 200) reserves any.
 func TestNoReservedConcurrency(t *testing.T) {
-	for _, rs := range []map[string]map[string]any{resources, vpcResources} {
+	proxyName := app.NamePrefix + ProxyFunctionID
+	for i, rs := range []map[string]map[string]any{resources, vpcResources} {
 		for id, r := range rs {
 			if r["Type"] != "AWS::Lambda::Function" {
 				continue
 			}
-			if v, ok := props(r)["ReservedConcurrentExecutions"]; ok || ReservedConcurrency != 0 {
+			v, ok := props(r)["ReservedConcurrentExecutions"]
+			if i == 1 && props(r)["FunctionName"] == proxyName {
+				if v != float64(200) {
+					t.Errorf("%s: ReservedConcurrentExecutions %v, want the context's 200", id, v)
+				}
+				continue
+			}
+			if ok || ReservedConcurrency != 0 {
 				t.Errorf("%s: ReservedConcurrentExecutions %v; ReservedConcurrency says none", id, v)
 			}
+		}
+	}
+}
+
+func TestReadProxyReservedConcurrency(t *testing.T) {
+	for _, c := range []struct {
+		value any
+		want  int
+		ok    bool
+	}{{nil, 0, true}, {"50", 50, true}, {50.0, 50, true}, {" 7 ", 7, true}, {"0", 0, false}, {"-3", 0, false}, {"1.5", 0, false}, {"many", 0, false}} {
+		got, err := readProxyReservedConcurrency(func(string) any { return c.value })
+		if got != c.want || (err == nil) != c.ok {
+			t.Errorf("%v: %d, %v; want %d (ok %v)", c.value, got, err, c.want, c.ok)
 		}
 	}
 }
