@@ -393,3 +393,60 @@ func (ww *wakeWorld) checkHostRuleTags(t testing.TB, it rulestore.Item) {
 		t.Errorf("host rule tags %v", tags)
 	}
 }
+
+// TestWakeWaitsForStoppingInstance: a request arriving while the rule's
+// instance is still stopping wakes it once it is stopped (StartInstances
+// would fail before): the wake waits, starts it, and the instance serves.
+func TestWakeWaitsForStoppingInstance(t *testing.T) {
+	ww := newWakeWorld(t)
+	ctx := context.Background()
+	it := ww.attachStopped(t, "stopping", localworkload.Spec{})
+	id := it.Rule.InstanceIDs[0]
+	if _, err := ww.ec2.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ec2.NewInstanceRunningWaiter(ww.ec2).Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}}, time.Minute,
+		func(o *ec2.InstanceRunningWaiterOptions) { o.MinDelay = 100 * time.Millisecond }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ww.ec2.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}}); err != nil {
+		t.Fatal(err)
+	}
+	ww.backend.Proxy().Reset()
+
+	resp, _ := ww.get(t, "GET", it.Host, "/", browserAccept, "")
+	if resp.StatusCode != 503 {
+		t.Fatalf("first request while stopping: %d", resp.StatusCode)
+	}
+	ww.waitServed(t, it, "text/plain")
+
+	woken, err := ww.store.Get(ctx, it.Host, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := false
+	p := sfn.NewGetExecutionHistoryPaginator(ww.states, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(woken.WakeExecution)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page.Events {
+			if d := e.StateEnteredEventDetails; d != nil && aws.ToString(d.Name) == "WaitForStopping" {
+				waited = true
+			}
+		}
+	}
+	if !waited {
+		t.Errorf("the wake never waited for the stopping instance")
+	}
+	ok := 0
+	for _, c := range ww.backend.Proxy().Calls() {
+		if c.Operation == "StartInstances" && c.Status < 300 {
+			ok++
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d successful StartInstances, want 1", ok)
+	}
+}
