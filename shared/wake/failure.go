@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/autostop/autostop/shared/steperr"
 )
@@ -49,13 +50,19 @@ func Reason(e *CaughtError) string {
 	}
 	msg = strings.TrimSpace(msg)
 	switch {
+	case msg == "" && e.Error == "":
+		msg = "the wake failed"
 	case msg == "":
 		msg = e.Error
 	case e.Error != "" && !strings.HasPrefix(msg, e.Error):
 		msg = e.Error + ": " + msg
 	}
 	if len(msg) > MaxReasonLength {
-		msg = msg[:MaxReasonLength] + "…"
+		cut := MaxReasonLength
+		for cut > 0 && !utf8.RuneStart(msg[cut]) { // never inside a rune
+			cut--
+		}
+		msg = msg[:cut] + "…"
 	}
 
 	return msg

@@ -3,6 +3,7 @@ package wake
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -69,7 +70,7 @@ func WaitReady(ctx context.Context, d Deps, in Input) (ReadyResult, error) {
 				return res, err
 			}
 			res.Instances = states
-			if bad := notStarting(states); bad != "" {
+			if bad := notStarting(states, justStarted(in.Start, d.now())); bad != "" {
 				return res, steperr.NotReadyYet("instance %s of rule %s is %s: it was stopped or terminated during the wake", bad, it.Rule.Name, states[bad])
 			}
 			if allRunning(states) {
@@ -88,6 +89,18 @@ func WaitReady(ctx context.Context, d Deps, in Input) (ReadyResult, error) {
 			if healthy {
 				res.Ready = true
 				return res, nil
+			}
+			if anyUnused(targets) {
+				// "unused": the instance is not running any more. Say so
+				// now rather than at the wake's timeout.
+				states, err := instanceStates(ctx, ec2Client, it.Rule.InstanceIDs)
+				if err != nil {
+					return res, err
+				}
+				res.Instances = states
+				if bad := notStarting(states, nil); bad != "" {
+					return res, steperr.NotReadyYet("instance %s of rule %s is %s: it was stopped or terminated during the wake", bad, it.Rule.Name, states[bad])
+				}
 			}
 		}
 
@@ -149,16 +162,53 @@ func allRunning(states map[string]string) bool {
 	return true
 }
 
-// notStarting names an instance that cannot be on its way to running.
-func notStarting(states map[string]string) string {
+// startedGrace is how long after StartInstances a "stopped" answer is taken
+// for EC2's eventual consistency (DescribeInstances may not show the start
+// yet) rather than for an instance stopped during the wake.
+const startedGrace = 30 * time.Second
+
+// justStarted lists the instances this wake started less than startedGrace
+// ago.
+func justStarted(start *StartResult, now time.Time) []string {
+	if start == nil {
+		return nil
+	}
+	at, err := time.Parse(time.RFC3339Nano, start.StartedAt)
+	if err != nil || now.Sub(at) >= startedGrace {
+		return nil
+	}
+
+	return start.Started
+}
+
+// notStarting names an instance that cannot be on its way to running; a
+// just-started one may still read "stopped".
+func notStarting(states map[string]string, justStarted []string) string {
 	for _, id := range sortedIDs(states) {
 		switch states[id] {
-		case "stopped", "stopping", "shutting-down", "terminated":
+		case "stopped":
+			if !slices.Contains(justStarted, id) {
+				return id
+			}
+		case "stopping", "shutting-down", "terminated":
 			return id
 		}
 	}
 
 	return ""
+}
+
+// anyUnused reports a target "unused" because its instance is not running
+// (Target.InvalidState; not Target.NotRegistered).
+func anyUnused(targets map[string]string) bool {
+	invalid := string(elbtypes.TargetHealthStateEnumUnused) + " (" + string(elbtypes.TargetHealthReasonEnumInvalidState) + ")"
+	for _, s := range targets {
+		if s == invalid {
+			return true
+		}
+	}
+
+	return false
 }
 
 // describeWait says what the wake was waiting for, for the rule's lastError.

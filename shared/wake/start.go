@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -19,8 +20,10 @@ type StartResult struct {
 	Superseded bool `json:"superseded"`
 	// Instances are the rule's instances and their state before the call.
 	Instances map[string]string `json:"instances,omitempty"`
-	// Started are the instances this call started (they were stopped).
-	Started []string `json:"started,omitempty"`
+	// Started are the instances this call started (they were stopped), at
+	// StartedAt (RFC 3339).
+	Started   []string `json:"started,omitempty"`
+	StartedAt string   `json:"startedAt,omitempty"`
 	// WaitForStopping: some instances are still stopping (StartInstances
 	// would fail); the state machine waits and calls the step again.
 	WaitForStopping bool `json:"waitForStopping"`
@@ -43,8 +46,13 @@ func StartInstances(ctx context.Context, d Deps, in Input) (StartResult, error) 
 		return res, err
 	}
 	if res.Attempt == 1 && in.ExecutionARN != "" {
-		if _, err := d.Rules.RecordWakeExecution(ctx, in.Host, at, in.ExecutionARN); err != nil {
+		changed, err := d.Rules.RecordWakeExecution(ctx, in.Host, at, in.ExecutionARN)
+		if err != nil {
 			return res, err
+		}
+		if !changed { // superseded since the read: start nothing
+			res.Superseded = true
+			return res, nil
 		}
 	}
 
@@ -80,6 +88,7 @@ func StartInstances(ctx context.Context, d Deps, in Input) (StartResult, error) 
 		return res, fmt.Errorf("start instances %v of rule %s: %w", stopped, it.Rule.Name, err)
 	}
 	res.Started = stopped
+	res.StartedAt = d.now().UTC().Format(time.RFC3339Nano)
 
 	return res, nil
 }

@@ -44,8 +44,13 @@ func SwitchTraffic(ctx context.Context, d Deps, in Input) (SwitchResult, error) 
 		res.NotHealthy = true
 		return res, nil
 	}
-	if _, err := d.Rules.SetPhase(ctx, in.Host, at, rulestore.PhaseSwitching); err != nil {
+	changed, err := d.Rules.SetPhase(ctx, in.Host, at, rulestore.PhaseSwitching)
+	if err != nil {
 		return res, err
+	}
+	if !changed { // superseded since the check: add no host rule
+		res.Superseded = true
+		return res, nil
 	}
 
 	hr, err := hostrule.Ensure(ctx, elbClient, hostrule.Spec{
@@ -60,7 +65,7 @@ func SwitchTraffic(ctx context.Context, d Deps, in Input) (SwitchResult, error) 
 	res.HostRule = &hr
 
 	readyAt := d.now().UTC()
-	changed, err := d.Rules.FinishWake(ctx, in.Host, at, hr.ARN, readyAt)
+	changed, err = d.Rules.FinishWake(ctx, in.Host, at, hr.ARN, readyAt)
 	if err != nil {
 		return res, err
 	}
