@@ -84,8 +84,19 @@ func suppressGrants(c constructs.IConstruct, grants []Grant, zone string) {
 	suppress(c, s...)
 }
 
-func suppressStateMachine(c constructs.IConstruct) {
-	suppress(c, iam5("Step Functions log delivery (logs:*LogDelivery*, DescribeLogGroups, …) and X-Ray do not support resource-level permissions", "Resource::*"))
+// suppressStateMachine explains the wildcards of a state machine's role:
+// log delivery and X-Ray, and the executions of the state machines it runs
+// as nested executions (named at run time).
+func suppressStateMachine(c constructs.IConstruct, nested ...string) {
+	s := []*cdknag.NagPackSuppression{iam5("Step Functions log delivery (logs:*LogDelivery*, DescribeLogGroups, …) and X-Ray do not support resource-level permissions", "Resource::*")}
+	if len(nested) > 0 {
+		var runs []string
+		for _, name := range nested {
+			runs = append(runs, nagResource(awscdk.Stack_Of(c), nestedRuns(name), ""))
+		}
+		s = append(s, iam5("the nested executions this state machine starts are named at run time (after its own execution)", runs...))
+	}
+	suppress(c, s...)
 }
 
 func suppressDeadLetters(q awssqs.Queue) {

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/autostop/autostop/shared/app"
 	"github.com/autostop/autostop/shared/ownership"
+	"github.com/autostop/autostop/shared/proxytarget"
 )
 
 // TagCondition is what a grant requires of the autostop:load-balancer tag.
@@ -30,6 +31,11 @@ type Grant struct {
 	// TagKey is the tag the condition names; default TagKey
 	// (autostop:load-balancer).
 	TagKey string
+	// TagKeys limits the tag keys a tagging action may set or remove
+	// (aws:TagKeys, ForAllValues:StringEquals): for tags autostop puts on
+	// resources it did not create (the customer's instances) or adds to its
+	// own after the create call.
+	TagKeys []string
 	// CreateActions limits a tagging action (elasticloadbalancing:AddTags,
 	// ec2:CreateTags) to the tags a create call carries: the service's
 	// CreateAction condition key.
@@ -83,7 +89,7 @@ const TagKey = ownership.LoadBalancerKey
 var Permissions = joinGrants(grantTables...)
 
 // grantTables are the tables Permissions joins, one per workflow.
-var grantTables = []map[string][]Grant{provisioningGrants, wakeGrants}
+var grantTables = []map[string][]Grant{provisioningGrants, wakeGrants, rulesGrants}
 
 // joinGrants merges the tables of grants; a function in two tables is a
 // mistake the tests report (TestPermissionTablesDisjoint).
@@ -98,7 +104,8 @@ func joinGrants(tables ...map[string][]Grant) map[string][]Grant {
 	return out
 }
 
-// provisioningGrants: the ProvisionLoadBalancer workflow and its starter.
+// provisioningGrants: the ProvisionLoadBalancer workflow. (Its event
+// starter, start-provisioning, now starts the rule workflows: rulesGrants.)
 var provisioningGrants = map[string][]Grant{
 	"validate": {
 		{Actions: []string{"ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups",
@@ -129,6 +136,10 @@ var provisioningGrants = map[string][]Grant{
 		{Actions: []string{"elasticloadbalancing:CreateTargetGroup"}, Resources: []string{targetGroups}, Tag: RequestTag, Why: whyCreated},
 		{Actions: []string{"elasticloadbalancing:AddTags"}, Resources: []string{targetGroups}, Tag: RequestTag,
 			CreateActions: []string{"CreateTargetGroup"}, Why: whyCreated},
+		// The load balancer's domain, added to its own target group on a
+		// re-run (proxytarget.DomainKey): that tag key only.
+		{Actions: []string{"elasticloadbalancing:AddTags"}, Resources: []string{targetGroups}, Tag: ResourceTag,
+			TagKeys: []string{proxytarget.DomainKey}, Why: whyCreated},
 		{Actions: []string{"elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:RegisterTargets",
 			"elasticloadbalancing:DeregisterTargets"}, Resources: []string{targetGroups}, Tag: ResourceTag, Why: whyCreated},
 	},
@@ -170,10 +181,6 @@ var provisioningGrants = map[string][]Grant{
 		// Before deleting, the rollback looks for other executions of the
 		// same load balancer that may have adopted what it created.
 		{Actions: []string{"states:ListExecutions"}, Resources: []string{provisioning}},
-		{Actions: []string{"states:DescribeExecution"}, Resources: []string{provisionRuns}, Why: whyExecutions},
-	},
-	"start-provisioning": {
-		{Actions: []string{"states:StartExecution"}, Resources: []string{provisioning}},
 		{Actions: []string{"states:DescribeExecution"}, Resources: []string{provisionRuns}, Why: whyExecutions},
 	},
 }

@@ -274,8 +274,11 @@ func TestGrantsCarryTagConditions(t *testing.T) {
 				switch {
 				case strings.HasPrefix(op, "Create"), op == "RequestCertificate", op == "AddTags", op == "AddTagsToCertificate":
 					// ec2:CreateSecurityGroup also authorizes the VPC it is
-					// created in: the request's tags are the group's.
-					if g.Tag != RequestTag && !(a == "ec2:CreateSecurityGroup" && reflect.DeepEqual(g.Resources, []string{vpcs})) {
+					// created in: the request's tags are the group's. A tag
+					// added to an existing resource of autostop's needs the
+					// resource's tag and names the keys it may add.
+					if g.Tag != RequestTag && !(a == "ec2:CreateSecurityGroup" && reflect.DeepEqual(g.Resources, []string{vpcs})) &&
+						!(op == "AddTags" && g.Tag == ResourceTag && len(g.TagKeys) > 0) {
 						t.Errorf("%s: %s without an aws:RequestTag condition", id, a)
 					}
 				case strings.HasPrefix(op, "Delete"), strings.HasPrefix(op, "Modify"), strings.HasPrefix(op, "Deregister"),

@@ -19,7 +19,8 @@ const (
 	whyListenerRules = "host listener rules are created at run time on the rule's load balancer (this account only); the call is limited by the autostop:load-balancer tag condition"
 )
 
-// wakeGrants: the proxy-manager function and the WakeRule workflow.
+// wakeGrants: the proxy-manager function, the WakeRule workflow, and the
+// AttachRule step that wakes a rule whose instances already run.
 var wakeGrants = map[string][]Grant{
 	"proxy": {
 		{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: []string{rulesTable}},
@@ -41,6 +42,10 @@ var wakeGrants = map[string][]Grant{
 		{Actions: []string{"elasticloadbalancing:CreateRule"}, Resources: []string{listeners, listenerRules}, Tag: RequestTag, Why: whyListenerRules},
 		{Actions: []string{"elasticloadbalancing:AddTags"}, Resources: []string{listenerRules}, Tag: RequestTag,
 			CreateActions: []string{"CreateRule"}, Why: whyListenerRules},
+	},
+	"attach-wake": {
+		{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: []string{rulesTable}},
+		{Actions: []string{"states:StartExecution"}, Resources: []string{wakeMachine}},
 	},
 	"wake-record-failure": {
 		{Actions: []string{"dynamodb:UpdateItem"}, Resources: []string{rulesTable}},

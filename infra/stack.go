@@ -293,6 +293,9 @@ func Statements(stack awscdk.Stack, grants []Grant, zone string, tables map[stri
 			service := strings.SplitN(g.Actions[0], ":", 2)[0]
 			cond["StringEquals"] = map[string]interface{}{service + ":CreateAction": g.CreateActions}
 		}
+		if len(g.TagKeys) > 0 {
+			cond["ForAllValues:StringEquals"] = map[string]interface{}{"aws:TagKeys": g.TagKeys}
+		}
 		props := &awsiam.PolicyStatementProps{Actions: jsii.Strings(g.Actions...), Resources: &resources}
 		if len(cond) > 0 {
 			props.Conditions = &cond
@@ -373,6 +376,7 @@ func (s *Stack) newStateMachine(scope constructs.Construct, sm app.StateMachine,
 	}
 	subs := map[string]*string{}
 	var fnArns []*string
+	var nested []string // state machines this one runs as nested executions
 	for name, v := range sm.Substitutions {
 		if !placeholders[name] {
 			return nil, fmt.Errorf("state machine %s: substitution %s is not used by %s", sm.ID, name, sm.ASLFile)
@@ -385,6 +389,9 @@ func (s *Stack) newStateMachine(scope constructs.Construct, sm app.StateMachine,
 		subs[name] = arn
 		if v.FunctionARN != "" {
 			fnArns = append(fnArns, arn)
+		}
+		if v.StateMachine != "" {
+			nested = append(nested, app.NamePrefix+v.StateMachine)
 		}
 	}
 	if len(placeholders) > 0 {
@@ -412,13 +419,55 @@ func (s *Stack) newStateMachine(scope constructs.Construct, sm app.StateMachine,
 			Resources: &fnArns,
 		}))
 	}
-	suppressStateMachine(c)
+	for _, name := range nested {
+		for _, st := range NestedExecutionStatements(s.Stack, name) {
+			m.AddToRolePolicy(st)
+		}
+	}
+	suppressStateMachine(c, nested...)
 	awscdk.NewCfnOutput(s.Stack, jsii.String(cfnID(sm.ID)+"Arn"), &awscdk.CfnOutputProps{
 		Value:       m.StateMachineArn(),
 		Description: jsii.String("ARN of the " + sm.Name() + " state machine"),
 	})
 
 	return m, nil
+}
+
+// NestedExecutionStatements are what a state machine's role needs to run
+// the state machine called name as a nested execution and wait for it
+// (arn:aws:states:::states:startExecution.sync:2): start it, describe and
+// stop its executions, and manage the EventBridge rule Step Functions uses
+// to learn that a child execution ended.
+func NestedExecutionStatements(stack awscdk.Stack, name string) []awsiam.PolicyStatement {
+	arn := func(pattern string) *string {
+		return arnPattern(stack, pattern, "", nil)
+	}
+
+	return []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("states:StartExecution"),
+			Resources: &[]*string{arn(nestedMachine(name))},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("states:DescribeExecution", "states:StopExecution"),
+			Resources: &[]*string{arn(nestedRuns(name))},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("events:PutTargets", "events:PutRule", "events:DescribeRule"),
+			Resources: &[]*string{arn(nestedEventsRule)},
+		}),
+	}
+}
+
+// The resources of NestedExecutionStatements.
+const nestedEventsRule = "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
+
+func nestedMachine(name string) string {
+	return "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:" + name
+}
+
+func nestedRuns(name string) string {
+	return "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:" + name + ":*"
 }
 
 func (s *Stack) newEvents(scope constructs.Construct, buses []app.EventBus) error {

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -15,20 +14,24 @@ import (
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/autostop/autostop/shared/eventstart"
 	"github.com/autostop/autostop/shared/spec"
 	"github.com/autostop/autostop/shared/step"
 )
 
 // TestRacingEventsProvisionOneLoadBalancer puts two different "AutoStopping
 // Rule Created" events for the same new load balancer on the autostop bus in
-// one call. Each starts its own execution (named from its event id); they
-// race, and the account ends with one ALB, fully provisioned, and neither
-// execution rolled back the other's resources.
+// one call. Each starts its own AttachRule execution (named from its event
+// id), which provisions the load balancer through a nested ProvisionLoadBalancer
+// execution of the same name; they race, and the account ends with one
+// ALB, fully provisioned, neither execution rolled back the other's
+// resources, and both rules attached to it.
 func TestRacingEventsProvisionOneLoadBalancer(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
+	rw := ruleWorldOf(w, output{})
+	launched := rw.launch(t, group{n: 1, stopped: true}, group{n: 1, stopped: true})
 
 	raw, err := os.ReadFile(filepath.Join("samples", "events", "rule-created-new-load-balancer.json"))
 	if err != nil {
@@ -52,12 +55,12 @@ func TestRacingEventsProvisionOneLoadBalancer(t *testing.T) {
 	s = w.env.Fill(s)
 
 	var entries []ebtypes.PutEventsRequestEntry
-	for _, rule := range []string{"app", "api"} {
+	for i, rule := range []string{"app", "api"} {
 		var r map[string]any
 		if err := json.Unmarshal(sample.Detail.Rule, &r); err != nil {
 			t.Fatal(err)
 		}
-		r["name"], r["host"] = rule, rule+"."+w.env.Domain
+		r["name"], r["host"], r["instanceIds"] = rule, rule+"."+w.env.Domain, launched[i]
 		detail, err := json.Marshal(map[string]any{"rule": r, "loadBalancer": map[string]any{"spec": s}})
 		if err != nil {
 			t.Fatal(err)
@@ -72,37 +75,20 @@ func TestRacingEventsProvisionOneLoadBalancer(t *testing.T) {
 		t.Fatalf("PutEvents: %v (%d failed)", err, put.FailedEntryCount)
 	}
 
-	// Both executions start (one per event id) and end.
-	var executions []sfntypes.ExecutionListItem
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		list, err := w.states.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(w.machine)})
-		if err != nil {
-			t.Fatal(err)
+	// Both AttachRule executions (one per event id) end, and so do their
+	// nested provisionings.
+	for _, e := range put.Entries {
+		d := w.await(t, executionOf(rw.attach, aws.ToString(e.EventId)))
+		if !strings.HasPrefix(aws.ToString(d.Name), "evt-") {
+			t.Errorf("execution %s is not named from its event id", aws.ToString(d.Name))
 		}
-		executions = list.Executions
-		running := 0
-		for _, e := range executions {
-			if e.Status == sfntypes.ExecutionStatusRunning {
-				running++
-			}
-		}
-		if len(executions) == 2 && running == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 2 minutes: %d executions, %d running", len(executions), running)
-		}
-		time.Sleep(50 * time.Millisecond)
+		requireSucceeded(t, d)
+		nested := w.await(t, eventstart.ExecutionARN(w.machine, aws.ToString(d.Name)))
+		requireSucceeded(t, nested)
 	}
-	for _, e := range executions {
-		if !strings.HasPrefix(aws.ToString(e.Name), "evt-") {
-			t.Errorf("execution %s is not named from its event id", aws.ToString(e.Name))
-		}
-		if e.Status != sfntypes.ExecutionStatusSucceeded {
-			d, _ := w.states.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: e.ExecutionArn})
-			t.Errorf("execution %s: %s %s: %s", aws.ToString(e.Name), e.Status, aws.ToString(d.Error), aws.ToString(d.Cause))
-		}
+	list, err := w.states.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(w.machine)})
+	if err != nil || len(list.Executions) != 2 {
+		t.Errorf("ProvisionLoadBalancer executions: %d (%v), want the 2 nested ones", len(list.Executions), err)
 	}
 
 	lbs, err := elbv2.NewFromConfig(w.cfg).DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{})
@@ -110,9 +96,11 @@ func TestRacingEventsProvisionOneLoadBalancer(t *testing.T) {
 		t.Fatal(err)
 	}
 	var named int
+	var lbARN string
 	for _, lb := range lbs.LoadBalancers {
 		if aws.ToString(lb.LoadBalancerName) == s.Name {
 			named++
+			lbARN = aws.ToString(lb.LoadBalancerArn)
 			ls, err := elbv2.NewFromConfig(w.cfg).DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: lb.LoadBalancerArn})
 			if err != nil || len(ls.Listeners) != 2 {
 				t.Errorf("the ALB has %d listeners (%v), want HTTPS and HTTP", len(ls.Listeners), err)
@@ -121,6 +109,11 @@ func TestRacingEventsProvisionOneLoadBalancer(t *testing.T) {
 	}
 	if named != 1 {
 		t.Fatalf("%d ALBs named %s, want exactly one", named, s.Name)
+	}
+	for _, rule := range []string{"app", "api"} {
+		if a := rw.attachedTo(t, rule+"."+w.env.Domain); a.item == nil || a.item.LoadBalancerARN != lbARN {
+			t.Errorf("rule %s: item %+v, want it on %s", rule, a.item, lbARN)
+		}
 	}
 }
 

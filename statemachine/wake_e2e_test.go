@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/autostop/autostop/shared/app"
+	"github.com/autostop/autostop/shared/eventstart"
 	"github.com/autostop/autostop/shared/hostrule"
 	"github.com/autostop/autostop/shared/localalb"
 	"github.com/autostop/autostop/shared/localworkload"
@@ -449,4 +450,59 @@ func TestWakeWaitsForStoppingInstance(t *testing.T) {
 	if ok != 1 {
 		t.Errorf("%d successful StartInstances, want 1", ok)
 	}
+}
+
+// TestAttachRuleSwitchesRunningInstances: a rule attached to instances that
+// already run is switched without waiting for a first request: AttachRule
+// wakes it, the wake finds the instances running (no StartInstances), waits
+// for the health check and adds the host rule; the instance then serves.
+func TestAttachRuleSwitchesRunningInstances(t *testing.T) {
+	ww := newWakeWorld(t)
+	rw := ruleWorldOf(ww.world, ww.lb)
+	ctx := context.Background()
+
+	addr, err := ww.addresses.Next(8080)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := ww.ec2.RunInstances(ctx, &ec2.RunInstancesInput{
+		ImageId: aws.String("ami-12345678"), InstanceType: ec2types.InstanceTypeT3Micro, MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		SubnetId:          aws.String(ww.env.SubnetIDs[0]),
+		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance, Tags: localworkload.Spec{Address: addr, Ports: []int{8080}}.Tags()}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(run.Instances[0].InstanceId)
+	if err := ec2.NewInstanceRunningWaiter(ww.ec2).Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}}, time.Minute,
+		func(o *ec2.InstanceRunningWaiterOptions) { o.MinDelay = 100 * time.Millisecond }); err != nil {
+		t.Fatal(err)
+	}
+	ww.backend.Proxy().Reset()
+
+	out := decodeAttach(t, rw.await(t, executionOf(rw.attach, rw.putEvent(t, eventstart.DetailTypeRuleCreated, rw.ruleDetail("live", []string{id})))))
+	if !out.InstancesRunning {
+		t.Fatalf("attach output %+v: instances not seen running", out)
+	}
+	var it rulestore.Item
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if it, err = ww.store.Get(ctx, out.Host, true); err != nil {
+			t.Fatal(err)
+		}
+		if it.State == rulestore.Running {
+			break
+		}
+		if time.Now().After(deadline) || it.LastError != "" {
+			t.Fatalf("attached running rule not switched: %+v", it)
+		}
+	}
+	if it.WakeExecution == "" || it.ListenerRuleARN == "" {
+		t.Errorf("running rule without its wake execution or host rule: %+v", it)
+	}
+	for _, c := range ww.backend.Proxy().Calls() {
+		if c.Operation == "StartInstances" || c.Caller == app.NamePrefix+"proxy" {
+			t.Errorf("%s by %s: the rule should switch without a request and without starting anything", c.Operation, c.Caller)
+		}
+	}
+	ww.waitServed(t, it, "text/plain")
 }

@@ -1,9 +1,12 @@
-// Command start-provisioning is the target of the EventBridge rule for
-// "AutoStopping Rule Created" events on the bus "autostop": it starts the
-// ProvisionLoadBalancer execution named after the event id (see
-// shared/eventstart), so a redelivered event starts nothing.
+// Command start-provisioning is the target of the EventBridge rule on the
+// bus "autostop": it starts AttachRule for an "AutoStopping Rule Created"
+// event and DetachRule for an "AutoStopping Rule Deleted" event, each
+// execution named after the event id (see shared/eventstart), so a
+// redelivered event starts nothing. (It keeps the name it had when it only
+// started ProvisionLoadBalancer.)
 //
-// Environment: PROVISION_STATE_MACHINE_ARN (required).
+// Environment: ATTACH_RULE_STATE_MACHINE_ARN and
+// DETACH_RULE_STATE_MACHINE_ARN (both required).
 package main
 
 import (
@@ -29,12 +32,12 @@ func main() {
 
 	lambda.Start(steperr.Handler(func(ctx context.Context, ev events.EventBridgeEvent) (eventstart.Result, error) {
 		res, err := eventstart.Start(ctx, client, cfg, ev)
-		l := log.With("event", ev.ID, "execution", res.ExecutionName, "rule", res.Rule, "loadBalancer", res.LoadBalancer)
+		l := log.With("event", ev.ID, "detailType", ev.DetailType, "execution", res.ExecutionName, "rule", res.Rule, "host", res.Host, "loadBalancer", res.LoadBalancer)
 		if err != nil {
-			l.Error("start provisioning failed", "error", err.Error())
+			l.Error("start failed", "error", err.Error())
 			return res, err
 		}
-		l.Info("event handled", "executionArn", res.ExecutionARN, "started", res.Started, "status", res.Status, "skipped", res.Skipped, "reason", res.Reason)
+		l.Info("event handled", "stateMachine", res.StateMachineARN, "executionArn", res.ExecutionARN, "started", res.Started, "status", res.Status)
 		return res, nil
 	}))
 }

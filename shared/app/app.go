@@ -15,7 +15,6 @@ import (
 
 	"strings"
 
-	"github.com/autostop/autostop/shared/eventstart"
 	"github.com/autostop/autostop/shared/rulestore"
 )
 
@@ -129,7 +128,7 @@ const RulesTable = "rules"
 // Description returns the app: the provisioning workflow, the rules table,
 // and the parts each later workflow adds (one file each).
 func Description() App {
-	return join(provisioning(), wake())
+	return join(provisioning(), wake(), rules())
 }
 
 // join merges parts of the app; buses of the same name merge their rules.
@@ -154,8 +153,9 @@ func join(parts ...App) App {
 	return out
 }
 
-// provisioning is the ProvisionLoadBalancer workflow, its functions, its
-// event starter, the proxy function it targets, and the rules table.
+// provisioning is the ProvisionLoadBalancer workflow, its functions and the
+// rules table. (Its event starter moved to rules(): events start AttachRule,
+// which provisions through a nested execution.)
 func provisioning() App {
 	step := func(id, description string, timeout int32) Function {
 		return Function{ID: id, Description: description, TimeoutSec: timeout, MemoryMB: 128}
@@ -173,24 +173,7 @@ func provisioning() App {
 			step("ensure-listeners", "ProvisionLoadBalancer: HTTPS and HTTP listeners", 60),
 			step("ensure-dns", "ProvisionLoadBalancer: wildcard record in Route 53, or the CNAME to add", 60),
 			step("rollback", "ProvisionLoadBalancer: deletes what a failed execution created", 300),
-			{
-				// A classic EventBridge rule cannot name the executions it
-				// starts; this function names them from the event id, so a
-				// redelivered event starts nothing twice.
-				ID: "start-provisioning", Description: "Starts ProvisionLoadBalancer for an AutoStopping Rule Created event",
-				TimeoutSec: 30, MemoryMB: 128,
-				EnvRefs: map[string]Value{eventstart.EnvStateMachineARN: {StateMachine: ProvisionLoadBalancer}},
-			},
 		},
-		EventBuses: []EventBus{{
-			Name: eventstart.EventBusName,
-			Rules: []Rule{{
-				ID:             "rule-created",
-				Description:    "AutoStopping Rule Created events whose load balancer must be provisioned",
-				Pattern:        eventstart.EventPattern,
-				TargetFunction: "start-provisioning",
-			}},
-		}},
 		Tables: []Table{{
 			ID:           RulesTable,
 			Description:  "AutoStopping rules, one item per host: the rule, its state and what autostop created for it",

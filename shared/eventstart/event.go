@@ -71,14 +71,23 @@ func (r *LoadBalancerRef) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-const invalidEventMsgPrefix = "invalid " + DetailTypeRuleCreated + " event"
-
 var lbNameRE = regexp.MustCompile(spec.NamePattern)
 
+// Event is a parsed event of the bus: exactly one of Created and Deleted is
+// set, by its detail-type.
+type Event struct {
+	ID         string
+	DetailType string
+	Created    *RuleCreated
+	Deleted    *RuleDeleted
+}
+
 // ParseEvent checks the envelope of an EventBridge event (source,
-// detail-type, id) and parses its detail with ParseDetail. Every problem is
-// a steperr.InvalidRequest.
-func ParseEvent(ev events.EventBridgeEvent) (RuleCreated, error) {
+// detail-type, id) and parses its detail by detail-type: ParseDetail for
+// "AutoStopping Rule Created", ParseDeletedDetail for "AutoStopping Rule
+// Deleted". Every problem is a steperr.InvalidRequest naming the event.
+func ParseEvent(ev events.EventBridgeEvent) (Event, error) {
+	out := Event{ID: ev.ID, DetailType: ev.DetailType}
 	var p []string
 	if ev.ID == "" {
 		p = append(p, "id: required")
@@ -86,19 +95,28 @@ func ParseEvent(ev events.EventBridgeEvent) (RuleCreated, error) {
 	if ev.Source != Source {
 		p = append(p, fmt.Sprintf("source: %q, want %q", ev.Source, Source))
 	}
-	if ev.DetailType != DetailTypeRuleCreated {
-		p = append(p, fmt.Sprintf("detail-type: %q, want %q", ev.DetailType, DetailTypeRuleCreated))
+	if ev.DetailType != DetailTypeRuleCreated && ev.DetailType != DetailTypeRuleDeleted {
+		p = append(p, fmt.Sprintf("detail-type: %q, want %q or %q", ev.DetailType, DetailTypeRuleCreated, DetailTypeRuleDeleted))
 	}
 	if len(p) > 0 {
-		return RuleCreated{}, steperr.Invalid("%s %s: %s", invalidEventMsgPrefix, ev.ID, strings.Join(p, "; "))
+		return out, steperr.Invalid("invalid event %s: %s", ev.ID, strings.Join(p, "; "))
 	}
 
-	d, err := ParseDetail(ev.Detail)
+	var err error
+	if ev.DetailType == DetailTypeRuleCreated {
+		var d RuleCreated
+		d, err = ParseDetail(ev.Detail)
+		out.Created = &d
+	} else {
+		var d RuleDeleted
+		d, err = ParseDeletedDetail(ev.Detail)
+		out.Deleted = &d
+	}
 	if err != nil {
-		return RuleCreated{}, steperr.Invalid("%s %s: %s", invalidEventMsgPrefix, ev.ID, err.Error())
+		return Event{ID: ev.ID, DetailType: ev.DetailType}, steperr.Invalid("invalid %s event %s: %s", ev.DetailType, ev.ID, err.Error())
 	}
 
-	return d, nil
+	return out, nil
 }
 
 // ParseDetail decodes a detail document, rejecting unknown fields at every

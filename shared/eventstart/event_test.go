@@ -38,7 +38,8 @@ func TestParseEvent(t *testing.T) {
 
 		// Envelope.
 		{name: "other source", ev: func() events.EventBridgeEvent { e := newLB; e.Source = "aws.ec2"; return e }(), wantErr: `source: "aws.ec2"`},
-		{name: "other detail-type", ev: func() events.EventBridgeEvent { e := newLB; e.DetailType = "AutoStopping Rule Deleted"; return e }(), wantErr: "detail-type"},
+		{name: "other detail-type", ev: func() events.EventBridgeEvent { e := newLB; e.DetailType = "AutoStopping Rule Updated"; return e }(), wantErr: "detail-type"},
+		{name: "a created rule's detail under the deleted detail-type", ev: func() events.EventBridgeEvent { e := newLB; e.DetailType = DetailTypeRuleDeleted; return e }(), wantErr: `unknown field "rule"`},
 		{name: "no id", ev: func() events.EventBridgeEvent { e := newLB; e.ID = ""; return e }(), wantErr: "id: required"},
 		{name: "no detail", ev: raw(""), wantErr: "detail: required"},
 		{name: "null detail", ev: raw("null"), wantErr: "detail: required"},
@@ -93,7 +94,7 @@ func TestParseEvent(t *testing.T) {
 				if err != nil {
 					t.Fatalf("ParseEvent: %v", err)
 				}
-				if d.Rule.Name == "" || d.LoadBalancer.LoadBalancerName() == "" {
+				if d.Created == nil || d.Deleted != nil || d.Created.Rule.Name == "" || d.Created.LoadBalancer.LoadBalancerName() == "" {
 					t.Errorf("parsed detail lacks the rule or load balancer name: %+v", d)
 				}
 				return
@@ -124,5 +125,48 @@ func TestParseEventListsEveryProblem(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not report %s", err, want)
 		}
+	}
+}
+
+func TestParseDeletedEvent(t *testing.T) {
+	deleted := sampleEvent(t, sampleDeleted)
+	withRaw := func(detail string) events.EventBridgeEvent {
+		ev := deleted
+		ev.Detail = []byte(detail)
+		return ev
+	}
+
+	tests := []struct {
+		name     string
+		ev       events.EventBridgeEvent
+		wantHost string
+		wantErr  string
+	}{
+		{name: "sample", ev: deleted, wantHost: "app.autostop.example.com"},
+		{name: "host only, normalized", ev: withRaw(`{"host":"App.AutoStop.Example.com."}`), wantHost: "app.autostop.example.com"},
+		{name: "no host", ev: withRaw(`{"name":"app"}`), wantErr: "host: required"},
+		{name: "wildcard host", ev: withRaw(`{"host":"*.autostop.example.com"}`), wantErr: "is not a host name"},
+		{name: "bad name", ev: withRaw(`{"host":"app.autostop.example.com","name":"my_app"}`), wantErr: "name: \"my_app\""},
+		{name: "unknown field", ev: withRaw(`{"host":"app.autostop.example.com","rule":{}}`), wantErr: `unknown field "rule"`},
+		{name: "null detail", ev: withRaw(`null`), wantErr: "detail: required"},
+		{name: "every problem", ev: withRaw(`{"host":"","name":"-x"}`), wantErr: "host: required; name:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := ParseEvent(tt.ev)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("ParseEvent: %v", err)
+				}
+				if d.Deleted == nil || d.Created != nil || d.Deleted.Host != tt.wantHost {
+					t.Errorf("parsed %+v, want a deleted rule for host %s", d, tt.wantHost)
+				}
+				return
+			}
+			var inv *steperr.InvalidRequest
+			if !errors.As(err, &inv) || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), tt.ev.ID) {
+				t.Errorf("error %v, want an InvalidRequest naming the event and containing %q", err, tt.wantErr)
+			}
+		})
 	}
 }

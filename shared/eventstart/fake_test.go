@@ -16,10 +16,12 @@ import (
 )
 
 const (
-	fakeStateMachineARN = "arn:aws:states:us-east-1:123456789012:stateMachine:autostop-provision-load-balancer"
-	samplesDir          = "../../statemachine/samples/events"
-	sampleNew           = "rule-created-new-load-balancer.json"
-	sampleExisting      = "rule-created-existing-load-balancer.json"
+	fakeAttachARN  = "arn:aws:states:us-east-1:123456789012:stateMachine:autostop-attach-rule"
+	fakeDetachARN  = "arn:aws:states:us-east-1:123456789012:stateMachine:autostop-detach-rule"
+	samplesDir     = "../../statemachine/samples/events"
+	sampleNew      = "rule-created-new-load-balancer.json"
+	sampleExisting = "rule-created-existing-load-balancer.json"
+	sampleDeleted  = "rule-deleted.json"
 )
 
 // fakeSFN is an in-memory Step Functions with AWS's semantics for the calls

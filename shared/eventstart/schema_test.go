@@ -229,3 +229,31 @@ func jsonType(t reflect.Type) string {
 		return "?" + t.String()
 	}
 }
+
+// TestDeletedSchemaMatchesStruct: the "AutoStopping Rule Deleted" schema and
+// RuleDeleted agree (same properties, required = no omitempty, no
+// additional properties), with this package's patterns.
+func TestDeletedSchemaMatchesStruct(t *testing.T) {
+	schema := readSchema(t, DeletedSchemaFile)
+	if got := schema["$schema"]; got != "https://json-schema.org/draft/2020-12/schema" {
+		t.Errorf("$schema = %v, want draft 2020-12", got)
+	}
+	if id, _ := schema["$id"].(string); !strings.HasSuffix(id, "/"+DeletedSchemaFile) {
+		t.Errorf("$id = %q, want it to end with %s", id, DeletedSchemaFile)
+	}
+	compareObject(t, "detail", schema, reflect.TypeFor[RuleDeleted]())
+
+	props := schema["properties"].(map[string]any)
+	for _, tt := range []struct {
+		field, key string
+		want       any
+	}{
+		{"host", "pattern", spec.DomainPattern},
+		{"host", "maxLength", float64(rule.MaxHostLength)},
+		{"name", "pattern", rule.NamePattern},
+	} {
+		if got := props[tt.field].(map[string]any)[tt.key]; got != tt.want {
+			t.Errorf("%s.%s = %v, want %v", tt.field, tt.key, got, tt.want)
+		}
+	}
+}

@@ -25,15 +25,16 @@ const (
 	hashSuffixLength        = 16 // hex digits of the event id's SHA-256
 	codeExecutionExists     = "ExecutionAlreadyExists"
 	codeExecutionNotExists  = "ExecutionDoesNotExist"
-	skipReasonExistingLB    = "the event names the existing load balancer %q: attaching rules to it is not implemented yet, nothing to provision"
 	stateMachineARNResource = ":stateMachine:"
 	executionARNResource    = ":execution:"
 )
 
-// Start handles one "AutoStopping Rule Created" event (see the package
-// comment): it parses and checks the event, and when its detail carries a
-// load balancer spec starts a ProvisionLoadBalancer execution named
-// ExecutionName(event id) with the spec as input.
+// Start handles one event of the bus (see the package comment): it parses
+// and checks the event, then starts the workflow of its detail-type —
+// AttachRule for "AutoStopping Rule Created", DetachRule for "AutoStopping
+// Rule Deleted" — named ExecutionName(event id), with the detail as input
+// (re-encoded from the parsed struct, so the same event always gives the
+// same input).
 //
 // A redelivered event starts nothing: Start first looks the execution up
 // (DescribeExecution), so a redelivery makes no mutating call, and treats
@@ -43,8 +44,8 @@ const (
 // running execution, without an error, when name and input are equal; the
 // lookup first is what tells that case from a new start.)
 //
-// Errors: InvalidRequest for an event that is not a well-formed "AutoStopping
-// Rule Created" event (unknown fields, a spec that fails spec's Check);
+// Errors: InvalidRequest for an event that is not a well-formed event of
+// either type (unknown fields, a rule or spec that fails its checks);
 // anything else from Step Functions wrapped with context (steperr.Map turns
 // throttling into Throttled at the handler boundary).
 func Start(ctx context.Context, client SFN, cfg Config, ev events.EventBridgeEvent) (Result, error) {
@@ -52,24 +53,27 @@ func Start(ctx context.Context, client SFN, cfg Config, ev events.EventBridgeEve
 		return Result{EventID: ev.ID}, err
 	}
 
-	d, err := ParseEvent(ev)
+	e, err := ParseEvent(ev)
 	if err != nil {
 		return Result{EventID: ev.ID}, err
 	}
-	res := Result{EventID: ev.ID, Rule: d.Rule.Name, LoadBalancer: d.LoadBalancer.LoadBalancerName()}
+	res := Result{EventID: ev.ID, DetailType: e.DetailType}
 
-	if d.LoadBalancer.Spec == nil {
-		res.Skipped = true
-		res.Reason = fmt.Sprintf(skipReasonExistingLB, d.LoadBalancer.Name)
-		return res, nil
+	var detail any
+	switch {
+	case e.Created != nil:
+		res.Rule, res.Host, res.LoadBalancer = e.Created.Rule.Name, e.Created.Rule.Host, e.Created.LoadBalancer.LoadBalancerName()
+		res.StateMachineARN, detail = cfg.AttachStateMachineARN, e.Created
+	default:
+		res.Rule, res.Host = e.Deleted.Name, e.Deleted.Host
+		res.StateMachineARN, detail = cfg.DetachStateMachineARN, e.Deleted
 	}
-
-	input, err := json.Marshal(d.LoadBalancer.Spec)
+	input, err := json.Marshal(detail)
 	if err != nil {
-		return res, fmt.Errorf("encode load balancer spec %s: %w", res.LoadBalancer, err)
+		return res, fmt.Errorf("encode the detail of event %s: %w", ev.ID, err)
 	}
 	res.ExecutionName = ExecutionName(ev.ID)
-	arn := ExecutionARN(cfg.StateMachineARN, res.ExecutionName)
+	arn := ExecutionARN(res.StateMachineARN, res.ExecutionName)
 
 	found, err := describe(ctx, client, arn, &res)
 	if err != nil || found {
@@ -77,7 +81,7 @@ func Start(ctx context.Context, client SFN, cfg Config, ev events.EventBridgeEve
 	}
 
 	out, err := client.StartExecution(ctx, &sfn.StartExecutionInput{
-		StateMachineArn: aws.String(cfg.StateMachineARN),
+		StateMachineArn: aws.String(res.StateMachineARN),
 		Name:            aws.String(res.ExecutionName),
 		Input:           aws.String(string(input)),
 	})
@@ -94,7 +98,7 @@ func Start(ctx context.Context, client SFN, cfg Config, ev events.EventBridgeEve
 		return res, nil
 	}
 	if err != nil {
-		return res, fmt.Errorf("start execution %s of %s: %w", res.ExecutionName, cfg.StateMachineARN, err)
+		return res, fmt.Errorf("start execution %s of %s: %w", res.ExecutionName, res.StateMachineARN, err)
 	}
 
 	res.ExecutionARN = aws.ToString(out.ExecutionArn)

@@ -2,7 +2,6 @@ package eventstart
 
 import (
 	"context"
-	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -23,13 +22,14 @@ import (
 const (
 	kumoFunctionName = "autostop-start-provisioning"
 	kumoRoleARN      = "arn:aws:iam::" + localaws.AccountID + ":role/autostop-local"
-	passDefinition   = `{"Comment":"stands in for ProvisionLoadBalancer","StartAt":"Pass","States":{"Pass":{"Type":"Pass","Comment":"echoes the spec","End":true}}}`
+	passDefinition   = `{"Comment":"stands in for AttachRule or DetachRule","StartAt":"Pass","States":{"Pass":{"Type":"Pass","Comment":"echoes the detail","End":true}}}`
 	awaitTimeout     = 20 * time.Second
 )
 
 // TestStartOnLocalBackend runs Start with the real SDK against the local
 // backend: a redelivered event starts one execution (and its second
-// delivery makes no mutating call), two events start two.
+// delivery makes no mutating call), two events start two, and each
+// detail-type starts its own workflow.
 func TestStartOnLocalBackend(t *testing.T) {
 	b := localawstest.Start(t)
 	ctx := t.Context()
@@ -49,8 +49,8 @@ func TestStartOnLocalBackend(t *testing.T) {
 	ev := sampleEvent(t, sampleNew)
 
 	t.Run("same event twice: one execution", func(t *testing.T) {
-		cfg := Config{StateMachineARN: createPassStateMachine(t, states, "provision-redelivered")}
-		t.Setenv(EnvStateMachineARN, cfg.StateMachineARN)
+		t.Setenv(EnvAttachStateMachineARN, createPassStateMachine(t, states, "attach-redelivered"))
+		t.Setenv(EnvDetachStateMachineARN, createPassStateMachine(t, states, "detach-redelivered"))
 		cfg, err := ConfigFromEnv()
 		if err != nil {
 			t.Fatal(err)
@@ -76,15 +76,37 @@ func TestStartOnLocalBackend(t *testing.T) {
 			t.Errorf("mutating calls: first delivery %d, second %d; want 1 and 0", firstMutating, n)
 		}
 
-		execs := listExecutions(t, states, cfg.StateMachineARN)
+		execs := listExecutions(t, states, cfg.AttachStateMachineARN)
 		if len(execs) != 1 {
 			t.Fatalf("%d executions, want 1: %+v", len(execs), execs)
 		}
-		assertInputIsSpec(t, states, execs[0].ExecutionArn, ev)
+		assertInputIsDetail(t, states, execs[0].ExecutionArn, ev)
+		if execs := listExecutions(t, states, cfg.DetachStateMachineARN); len(execs) != 0 {
+			t.Errorf("a created rule started DetachRule: %+v", execs)
+		}
+	})
+
+	t.Run("deleted rule: DetachRule", func(t *testing.T) {
+		cfg := Config{AttachStateMachineARN: createPassStateMachine(t, states, "attach-deleted"), DetachStateMachineARN: createPassStateMachine(t, states, "detach-deleted")}
+		client := NewClient(viaProxy, cfg)
+		del := sampleEvent(t, sampleDeleted)
+		for range 2 {
+			if _, err := Start(ctx, client, cfg, del); err != nil {
+				t.Fatal(err)
+			}
+		}
+		execs := listExecutions(t, states, cfg.DetachStateMachineARN)
+		if len(execs) != 1 || aws.ToString(execs[0].Name) != "evt-"+del.ID {
+			t.Fatalf("DetachRule executions %+v, want one named evt-%s", execs, del.ID)
+		}
+		assertInputIsDetail(t, states, execs[0].ExecutionArn, del)
+		if execs := listExecutions(t, states, cfg.AttachStateMachineARN); len(execs) != 0 {
+			t.Errorf("a deleted rule started AttachRule: %+v", execs)
+		}
 	})
 
 	t.Run("two events for the same load balancer: two executions", func(t *testing.T) {
-		cfg := Config{StateMachineARN: createPassStateMachine(t, states, "provision-two-events")}
+		cfg := Config{AttachStateMachineARN: createPassStateMachine(t, states, "attach-two-events"), DetachStateMachineARN: createPassStateMachine(t, states, "detach-two-events")}
 		client := NewClient(viaProxy, cfg)
 		other := ev
 		other.ID = "b1946ac9-2d5c-4e21-8c3a-0f4b5e6d7a8b"
@@ -93,7 +115,7 @@ func TestStartOnLocalBackend(t *testing.T) {
 				t.Fatalf("event %s: %v", e.ID, err)
 			}
 		}
-		execs := listExecutions(t, states, cfg.StateMachineARN)
+		execs := listExecutions(t, states, cfg.AttachStateMachineARN)
 		names := map[string]bool{}
 		for _, e := range execs {
 			names[aws.ToString(e.Name)] = true
@@ -104,7 +126,7 @@ func TestStartOnLocalBackend(t *testing.T) {
 	})
 }
 
-// TestEventBridgeStartsOneProvisioning goes through EventBridge on the local
+// TestEventBridgeStartsOneExecution goes through EventBridge on the local
 // backend, with the real start-provisioning binary as the rules' target.
 //
 // A redelivery is simulated the way it happens in AWS: one event reaches the
@@ -113,8 +135,9 @@ func TestStartOnLocalBackend(t *testing.T) {
 // at-least-once delivery). It starts exactly one execution. A second
 // PutEvents of the same entry is a NEW event (EventBridge gives every
 // PutEvents entry a new id; there is no producer-side id), so it starts a
-// second execution, which the workflow absorbs by adopting.
-func TestEventBridgeStartsOneProvisioning(t *testing.T) {
+// second execution, which the workflow absorbs (an identical rule attached
+// again changes nothing).
+func TestEventBridgeStartsOneExecution(t *testing.T) {
 	b := localawstest.Start(t)
 	ctx := t.Context()
 	awsCfg, err := b.AWSConfig(ctx)
@@ -123,10 +146,10 @@ func TestEventBridgeStartsOneProvisioning(t *testing.T) {
 	}
 	states, bus, fns := sfn.NewFromConfig(awsCfg), eventbridge.NewFromConfig(awsCfg), lambda.NewFromConfig(awsCfg)
 
-	smARN := createPassStateMachine(t, states, "autostop-provision-load-balancer")
+	smARN := createPassStateMachine(t, states, "autostop-attach-rule")
 	err = b.DeployFunction(ctx, localaws.FunctionConfig{
 		Name: kumoFunctionName, TimeoutSec: 30, MemoryMB: 128,
-		Env: map[string]string{EnvStateMachineARN: smARN},
+		Env: map[string]string{EnvAttachStateMachineARN: smARN, EnvDetachStateMachineARN: createPassStateMachine(t, states, "autostop-detach-rule")},
 	}, localawstest.BuildFunction(t, "../../functions/start-provisioning"))
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +163,7 @@ func TestEventBridgeStartsOneProvisioning(t *testing.T) {
 	if _, err := bus.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(EventBusName)}); err != nil {
 		t.Fatalf("CreateEventBus: %v", err)
 	}
-	for _, rule := range []string{"autostop-rule-created", "autostop-rule-created-copy"} {
+	for _, rule := range []string{"autostop-rule-events", "autostop-rule-events-copy"} {
 		r, err := bus.PutRule(ctx, &eventbridge.PutRuleInput{
 			Name: aws.String(rule), EventBusName: aws.String(EventBusName), EventPattern: aws.String(EventPattern),
 		})
@@ -191,7 +214,7 @@ func TestEventBridgeStartsOneProvisioning(t *testing.T) {
 	if n := countStarted(b.Proxy().Calls()); n != 1 {
 		t.Errorf("the function started %d executions for one event delivered twice, want 1", n)
 	}
-	assertInputIsSpec(t, states, execs[0].ExecutionArn, sample)
+	assertInputIsDetail(t, states, execs[0].ExecutionArn, sample)
 
 	// The same entry put again: a new event id, a second execution.
 	secondID := putEvent()
@@ -236,28 +259,28 @@ func listExecutions(t *testing.T, states *sfn.Client, smARN string) []sfntypes.E
 	return out.Executions
 }
 
-// assertInputIsSpec: the execution's input is the event's spec.
-func assertInputIsSpec(t *testing.T, states *sfn.Client, execARN *string, ev events.EventBridgeEvent) {
+// assertInputIsDetail: the execution's input is the event's detail, as
+// the workflow reads it.
+func assertInputIsDetail(t *testing.T, states *sfn.Client, execARN *string, ev events.EventBridgeEvent) {
 	t.Helper()
 
 	d, err := states.DescribeExecution(t.Context(), &sfn.DescribeExecutionInput{ExecutionArn: execARN})
 	if err != nil {
 		t.Fatalf("DescribeExecution: %v", err)
 	}
-	var detail struct {
-		LoadBalancer struct {
-			Spec any `json:"spec"`
-		} `json:"loadBalancer"`
+	var got, want any
+	if ev.DetailType == DetailTypeRuleDeleted {
+		got, err = ParseDeletedDetail([]byte(aws.ToString(d.Input)))
+		want, _ = ParseDeletedDetail(ev.Detail)
+	} else {
+		got, err = ParseDetail([]byte(aws.ToString(d.Input)))
+		want, _ = ParseDetail(ev.Detail)
 	}
-	var got any
-	if err := json.Unmarshal(ev.Detail, &detail); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal([]byte(aws.ToString(d.Input)), &got); err != nil {
+	if err != nil {
 		t.Fatalf("execution input %q: %v", aws.ToString(d.Input), err)
 	}
-	if !reflect.DeepEqual(got, detail.LoadBalancer.Spec) {
-		t.Errorf("execution input %s, want the event's spec", aws.ToString(d.Input))
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("execution input %s, want the event's detail %s", aws.ToString(d.Input), ev.Detail)
 	}
 }
 

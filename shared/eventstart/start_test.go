@@ -3,7 +3,6 @@ package eventstart
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -14,16 +13,22 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/autostop/autostop/shared/spec"
 	"github.com/autostop/autostop/shared/steperr"
 )
 
 func TestStart(t *testing.T) {
 	newLB := sampleEvent(t, sampleNew)
 	existing := sampleEvent(t, sampleExisting)
-	cfg := Config{StateMachineARN: fakeStateMachineARN}
-	execARN := ExecutionARN(fakeStateMachineARN, "evt-"+newLB.ID)
+	deleted := sampleEvent(t, sampleDeleted)
+	cfg := Config{AttachStateMachineARN: fakeAttachARN, DetachStateMachineARN: fakeDetachARN}
+	execARN := ExecutionARN(fakeAttachARN, "evt-"+newLB.ID)
 	otherID := func(id string) events.EventBridgeEvent { e := newLB; e.ID = id; return e }
+	attach := func(ev events.EventBridgeEvent) Result {
+		return Result{EventID: ev.ID, DetailType: DetailTypeRuleCreated, Rule: "app", Host: "app.autostop.example.com", LoadBalancer: "autostop-demo",
+			StateMachineARN: fakeAttachARN, ExecutionName: "evt-" + ev.ID, ExecutionARN: ExecutionARN(fakeAttachARN, "evt-"+ev.ID)}
+	}
+	started := func(r Result) Result { r.Started = true; return r }
+	status := func(r Result, s string) Result { r.Status = s; return r }
 
 	tests := []struct {
 		name string
@@ -37,9 +42,25 @@ func TestStart(t *testing.T) {
 		wantExecs int
 	}{
 		{
-			name:      "new event starts an execution named from the event id",
+			name:      "created rule with a spec starts AttachRule named from the event id",
 			ev:        newLB,
-			want:      Result{EventID: newLB.ID, Rule: "app", LoadBalancer: "autostop-demo", ExecutionName: "evt-" + newLB.ID, ExecutionARN: execARN, Started: true},
+			want:      started(attach(newLB)),
+			wantCalls: []string{"DescribeExecution", "StartExecution"},
+			wantExecs: 1,
+		},
+		{
+			name: "created rule on an existing load balancer starts AttachRule",
+			ev:   existing,
+			want: Result{EventID: existing.ID, DetailType: DetailTypeRuleCreated, Rule: "reports", Host: "reports.autostop.example.com", LoadBalancer: "autostop-demo",
+				StateMachineARN: fakeAttachARN, ExecutionName: "evt-" + existing.ID, ExecutionARN: ExecutionARN(fakeAttachARN, "evt-"+existing.ID), Started: true},
+			wantCalls: []string{"DescribeExecution", "StartExecution"},
+			wantExecs: 1,
+		},
+		{
+			name: "deleted rule starts DetachRule",
+			ev:   deleted,
+			want: Result{EventID: deleted.ID, DetailType: DetailTypeRuleDeleted, Rule: "app", Host: "app.autostop.example.com",
+				StateMachineARN: fakeDetachARN, ExecutionName: "evt-" + deleted.ID, ExecutionARN: ExecutionARN(fakeDetachARN, "evt-"+deleted.ID), Started: true},
 			wantCalls: []string{"DescribeExecution", "StartExecution"},
 			wantExecs: 1,
 		},
@@ -52,7 +73,7 @@ func TestStart(t *testing.T) {
 				f.calls = nil
 			},
 			ev:        newLB,
-			want:      Result{EventID: newLB.ID, Rule: "app", LoadBalancer: "autostop-demo", ExecutionName: "evt-" + newLB.ID, ExecutionARN: execARN, Status: "RUNNING"},
+			want:      status(attach(newLB), "RUNNING"),
 			wantCalls: []string{"DescribeExecution"},
 			wantExecs: 1,
 		},
@@ -66,7 +87,21 @@ func TestStart(t *testing.T) {
 				f.calls = nil
 			},
 			ev:        newLB,
-			want:      Result{EventID: newLB.ID, Rule: "app", LoadBalancer: "autostop-demo", ExecutionName: "evt-" + newLB.ID, ExecutionARN: execARN, Status: "FAILED"},
+			want:      status(attach(newLB), "FAILED"),
+			wantCalls: []string{"DescribeExecution"},
+			wantExecs: 1,
+		},
+		{
+			name: "redelivered deleted rule: no second start",
+			before: func(t *testing.T, f *fakeSFN) {
+				if _, err := Start(t.Context(), f, cfg, deleted); err != nil {
+					t.Fatal(err)
+				}
+				f.calls = nil
+			},
+			ev: deleted,
+			want: Result{EventID: deleted.ID, DetailType: DetailTypeRuleDeleted, Rule: "app", Host: "app.autostop.example.com",
+				StateMachineARN: fakeDetachARN, ExecutionName: "evt-" + deleted.ID, ExecutionARN: ExecutionARN(fakeDetachARN, "evt-"+deleted.ID), Status: "RUNNING"},
 			wantCalls: []string{"DescribeExecution"},
 			wantExecs: 1,
 		},
@@ -79,30 +114,22 @@ func TestStart(t *testing.T) {
 				}
 			},
 			ev:        newLB,
-			want:      Result{EventID: newLB.ID, Rule: "app", LoadBalancer: "autostop-demo", ExecutionName: "evt-" + newLB.ID, ExecutionARN: execARN, Status: "SUCCEEDED"},
+			want:      status(attach(newLB), "SUCCEEDED"),
 			wantCalls: []string{"DescribeExecution", "StartExecution", "DescribeExecution"},
 			wantExecs: 1,
 		},
 		{
-			name: "another event for the same load balancer starts its own execution",
+			name: "another event for the same rule starts its own execution",
 			before: func(t *testing.T, f *fakeSFN) {
 				if _, err := Start(t.Context(), f, cfg, newLB); err != nil {
 					t.Fatal(err)
 				}
 				f.calls = nil
 			},
-			ev: otherID("11111111-2222-3333-4444-555555555555"),
-			want: Result{EventID: "11111111-2222-3333-4444-555555555555", Rule: "app", LoadBalancer: "autostop-demo",
-				ExecutionName: "evt-11111111-2222-3333-4444-555555555555",
-				ExecutionARN:  ExecutionARN(fakeStateMachineARN, "evt-11111111-2222-3333-4444-555555555555"), Started: true},
+			ev:        otherID("11111111-2222-3333-4444-555555555555"),
+			want:      started(attach(otherID("11111111-2222-3333-4444-555555555555"))),
 			wantCalls: []string{"DescribeExecution", "StartExecution"},
 			wantExecs: 2,
-		},
-		{
-			name: "existing load balancer by name: skipped without calls",
-			ev:   existing,
-			want: Result{EventID: existing.ID, Rule: "reports", LoadBalancer: "autostop-demo", Skipped: true,
-				Reason: `the event names the existing load balancer "autostop-demo": attaching rules to it is not implemented yet, nothing to provision`},
 		},
 		{
 			name:    "invalid event: InvalidRequest without calls",
@@ -122,13 +149,13 @@ func TestStart(t *testing.T) {
 				f.errs["StartExecution"] = []error{&smithy.GenericAPIError{Code: "ThrottlingException"}}
 			},
 			ev:        newLB,
-			want:      Result{EventID: newLB.ID, Rule: "app", LoadBalancer: "autostop-demo", ExecutionName: "evt-" + newLB.ID},
+			want:      func() Result { r := attach(newLB); r.ExecutionARN = ""; return r }(),
 			wantCalls: []string{"DescribeExecution", "StartExecution"},
 			wantErr:   "Throttled",
 		},
 		{
 			name:    "missing configuration",
-			cfg:     &Config{},
+			cfg:     &Config{AttachStateMachineARN: fakeAttachARN},
 			ev:      newLB,
 			want:    Result{EventID: newLB.ID},
 			wantErr: "Internal",
@@ -163,49 +190,47 @@ func TestStart(t *testing.T) {
 	}
 }
 
-// TestStartInputIsTheSpec: the execution's input is the spec, as
-// ProvisionLoadBalancer takes it (spec.Parse and Check accept it, equal to
-// the event's), and the same event always yields the same input.
-func TestStartInputIsTheSpec(t *testing.T) {
-	ev := sampleEvent(t, sampleNew)
-	f := newFakeSFN()
-	res, err := Start(t.Context(), f, Config{StateMachineARN: fakeStateMachineARN}, ev)
-	if err != nil {
-		t.Fatal(err)
-	}
+// TestStartInputIsTheDetail: the execution's input is the event's detail,
+// as the workflow takes it (the same parser accepts it and reads the same
+// values), and the same event always yields the same input.
+func TestStartInputIsTheDetail(t *testing.T) {
+	cfg := Config{AttachStateMachineARN: fakeAttachARN, DetachStateMachineARN: fakeDetachARN}
+	for _, file := range []string{sampleNew, sampleExisting, sampleDeleted} {
+		t.Run(file, func(t *testing.T) {
+			ev := sampleEvent(t, file)
+			f := newFakeSFN()
+			res, err := Start(t.Context(), f, cfg, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			input := f.execs[res.ExecutionARN].input
 
-	input := f.execs[res.ExecutionARN].input
-	got, err := spec.Parse([]byte(input))
-	if err != nil {
-		t.Fatalf("input %s: %v", input, err)
-	}
-	if err := got.Check(); err != nil {
-		t.Errorf("input fails Check: %v", err)
-	}
+			var got, want any
+			if ev.DetailType == DetailTypeRuleCreated {
+				got, err = ParseDetail([]byte(input))
+				want, _ = ParseDetail(ev.Detail)
+			} else {
+				got, err = ParseDeletedDetail([]byte(input))
+				want, _ = ParseDeletedDetail(ev.Detail)
+			}
+			if err != nil {
+				t.Fatalf("input %s: %v", input, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("input %s reads as %+v, the event's detail as %+v", input, got, want)
+			}
 
-	var detail struct {
-		LoadBalancer struct {
-			Spec json.RawMessage `json:"spec"`
-		} `json:"loadBalancer"`
-	}
-	if err := json.Unmarshal(ev.Detail, &detail); err != nil {
-		t.Fatal(err)
-	}
-	var want, have any
-	_ = json.Unmarshal(detail.LoadBalancer.Spec, &want)
-	_ = json.Unmarshal([]byte(input), &have)
-	if !reflect.DeepEqual(have, want) {
-		t.Errorf("input %s, want the event's spec %s", input, detail.LoadBalancer.Spec)
-	}
-
-	// A second fake, the same event: byte-identical input (AWS compares
-	// inputs to tell an idempotent StartExecution from a conflict).
-	f2 := newFakeSFN()
-	if _, err := Start(t.Context(), f2, Config{StateMachineARN: fakeStateMachineARN}, ev); err != nil {
-		t.Fatal(err)
-	}
-	if f2.execs[res.ExecutionARN].input != input {
-		t.Errorf("inputs differ: %s vs %s", f2.execs[res.ExecutionARN].input, input)
+			// A second fake, the same event: byte-identical input (AWS
+			// compares inputs to tell an idempotent StartExecution from a
+			// conflict).
+			f2 := newFakeSFN()
+			if _, err := Start(t.Context(), f2, cfg, ev); err != nil {
+				t.Fatal(err)
+			}
+			if f2.execs[res.ExecutionARN].input != input {
+				t.Errorf("inputs differ: %s vs %s", f2.execs[res.ExecutionARN].input, input)
+			}
+		})
 	}
 }
 
@@ -238,22 +263,27 @@ func TestExecutionName(t *testing.T) {
 }
 
 func TestExecutionARN(t *testing.T) {
-	got := ExecutionARN("arn:aws:states:eu-west-1:123456789012:stateMachine:provision", "evt-1")
-	if want := "arn:aws:states:eu-west-1:123456789012:execution:provision:evt-1"; got != want {
+	got := ExecutionARN("arn:aws:states:eu-west-1:123456789012:stateMachine:attach", "evt-1")
+	if want := "arn:aws:states:eu-west-1:123456789012:execution:attach:evt-1"; got != want {
 		t.Errorf("ExecutionARN = %q, want %q", got, want)
 	}
 }
 
 func TestConfigFromEnv(t *testing.T) {
-	t.Setenv(EnvStateMachineARN, "arn:aws:states:eu-west-1:123456789012:stateMachine:provision")
+	t.Setenv(EnvAttachStateMachineARN, "arn:aws:states:eu-west-1:123456789012:stateMachine:attach")
+	t.Setenv(EnvDetachStateMachineARN, "arn:aws:states:eu-west-1:123456789012:stateMachine:detach")
 	cfg, err := ConfigFromEnv()
 	if err != nil || cfg.Region() != "eu-west-1" {
 		t.Errorf("ConfigFromEnv = %+v, %v; want region eu-west-1", cfg, err)
 	}
-	for _, bad := range []string{"", "provision", "arn:aws:lambda:eu-west-1:123456789012:function:x"} {
-		t.Setenv(EnvStateMachineARN, bad)
-		if _, err := ConfigFromEnv(); err == nil {
-			t.Errorf("%s=%q accepted", EnvStateMachineARN, bad)
+	for _, env := range []string{EnvAttachStateMachineARN, EnvDetachStateMachineARN} {
+		for _, bad := range []string{"", "provision", "arn:aws:lambda:eu-west-1:123456789012:function:x", "arn:aws:states:us-east-1:123456789012:stateMachine:other-region"} {
+			t.Run(env+"="+bad, func(t *testing.T) {
+				t.Setenv(env, bad)
+				if _, err := ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), env) {
+					t.Errorf("%s=%q: error %v, want one naming %s", env, bad, err, env)
+				}
+			})
 		}
 	}
 }

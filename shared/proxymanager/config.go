@@ -1,10 +1,12 @@
 package proxymanager
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"regexp"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -23,15 +25,58 @@ var stateMachineARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:states:[a-z0-9-]+:[0
 // RULES_TABLE_NAME (the rules table) and WAKE_STATE_MACHINE_ARN (the
 // WakeRule state machine), both required.
 func FromEnv(cfg aws.Config, log *slog.Logger) (*Manager, error) {
-	table, err := rulestore.TableNameFromEnv()
+	rules, waker, err := WakeFromEnv(cfg)
 	if err != nil {
 		return nil, err
 	}
+
+	return New(rules, waker, Config{}, log), nil
+}
+
+// WakeFromEnv returns the rules table and the WakeRule starter named by
+// RULES_TABLE_NAME and WAKE_STATE_MACHINE_ARN.
+func WakeFromEnv(cfg aws.Config) (*rulestore.Store, StateMachineWaker, error) {
+	table, err := rulestore.TableNameFromEnv()
+	if err != nil {
+		return nil, StateMachineWaker{}, err
+	}
 	arn := os.Getenv(EnvWakeStateMachineARN)
 	if !stateMachineARNRE.MatchString(arn) {
-		return nil, fmt.Errorf("%s=%q is not a state machine ARN", EnvWakeStateMachineARN, arn)
+		return nil, StateMachineWaker{}, fmt.Errorf("%s=%q is not a state machine ARN", EnvWakeStateMachineARN, arn)
 	}
-	waker := StateMachineWaker{Client: sfn.NewFromConfig(cfg), StateMachineARN: arn}
 
-	return New(rulestore.New(dynamodb.NewFromConfig(cfg), table), waker, Config{}, log), nil
+	return rulestore.New(dynamodb.NewFromConfig(cfg), table), StateMachineWaker{Client: sfn.NewFromConfig(cfg), StateMachineARN: arn}, nil
+}
+
+// WakeAttached is the WakeRunningRule step of AttachRule: a rule just
+// attached to instances that already run is woken at once (the wake finds
+// them running, waits for their targets to be healthy and switches), so it
+// serves without waiting for a first request to reach the proxy.
+func WakeAttached(ctx context.Context, rules WakeRules, waker Waker, in WakeAttachedInput) (WakeAttachedResult, error) {
+	it, won, err := BeginWake(ctx, rules, waker, in.Host, time.Now().Add(-DefaultStaleWakeAfter))
+	res := WakeAttachedResult{Host: it.Host, State: string(it.State), Woken: won && err == nil}
+	if res.Woken {
+		res.WakeRequestedAt = it.WakeRequestedAt.UTC().Format(rulestore.TimeFormat)
+		res.WakeExecution = WakeExecutionName(it)
+	}
+
+	return res, err
+}
+
+// WakeAttachedInput is the step's input: the rule's host.
+type WakeAttachedInput struct {
+	Host string `json:"host"`
+}
+
+// WakeAttachedResult is the step's output.
+type WakeAttachedResult struct {
+	Host string `json:"host"`
+	// State of the rule after the step (starting when woken).
+	State string `json:"state"`
+	// Woken is true when this step started the wake (false: another
+	// request or attach had started one).
+	Woken           bool   `json:"woken"`
+	WakeRequestedAt string `json:"wakeRequestedAt,omitempty"`
+	// WakeExecution is the WakeRule execution's name.
+	WakeExecution string `json:"wakeExecution,omitempty"`
 }

@@ -154,31 +154,21 @@ func (m *Manager) Handle(ctx context.Context, req events.ALBTargetGroupRequest) 
 }
 
 // wake moves the rule to starting and, when this invocation won that
-// write, starts the wake workflow. It returns the rule as it is now.
+// write, starts the wake workflow (BeginWake). It returns the rule as it is
+// now.
 func (m *Manager) wake(ctx context.Context, it rulestore.Item) rulestore.Item {
 	log := m.log.With("host", it.Host, "rule", it.Rule.Name)
-	now, won, err := m.rules.BeginWake(ctx, it.Host, m.now().Add(-m.cfg.StaleWakeAfter))
-	if err != nil {
+	now, won, err := BeginWake(ctx, m.rules, m.waker, it.Host, m.now().Add(-m.cfg.StaleWakeAfter))
+	switch {
+	case err != nil && !won:
 		log.ErrorContext(ctx, "begin wake", "error", err.Error())
 		return it
+	case err != nil:
+		log.ErrorContext(ctx, "start wake", "error", err.Error())
+	case won:
+		log.InfoContext(ctx, "waking rule", "instances", now.Rule.InstanceIDs, "version", now.Version)
 	}
 	m.cache.put(now.Host, now)
-	if !won {
-		return now
-	}
-
-	log.InfoContext(ctx, "waking rule", "instances", now.Rule.InstanceIDs, "version", now.Version)
-	if err := m.waker.StartWake(ctx, now); err != nil {
-		// Nothing will move the rule on: put it back to stopped with the
-		// reason, for the page and for the next request to retry.
-		reason := "the wake could not be started: " + err.Error()
-		log.ErrorContext(ctx, "start wake", "error", err.Error())
-		if _, ferr := m.rules.FailWake(context.WithoutCancel(ctx), now.Host, now.WakeRequestedAt, reason); ferr != nil {
-			log.ErrorContext(ctx, "record failed wake", "error", ferr.Error())
-		}
-		now.State, now.LastError = rulestore.Stopped, reason
-		m.cache.put(now.Host, now)
-	}
 
 	return now
 }

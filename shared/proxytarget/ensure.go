@@ -60,7 +60,7 @@ func Ensure(ctx context.Context, c Clients, cfg Config, in step.Input) (step.Pro
 
 	// The target group first: a name taken by a foreign target group fails
 	// the step before it changes anything.
-	tg, err := ensureTargetGroup(ctx, c.ELBv2, lb, execution, in.Spec.Tags)
+	tg, err := ensureTargetGroup(ctx, c.ELBv2, lb, execution, in.Spec.Domain, in.Spec.Tags)
 	if err != nil {
 		return res, err
 	}
@@ -159,9 +159,10 @@ func ensureAlias(ctx context.Context, l Lambda, function, codeSha string) (alias
 type targetGroupState struct{ arn, action string }
 
 // ensureTargetGroup finds the load balancer's proxy target group by name
-// (it must carry the load balancer's tags) or creates it with them, and
-// turns on multi-value headers when they are off.
-func ensureTargetGroup(ctx context.Context, e ELBv2, lb, execution string, userTags map[string]string) (targetGroupState, error) {
+// (it must carry the load balancer's tags) or creates it with them and the
+// domain tag, sets the domain tag when it is missing or names another
+// domain, and turns on multi-value headers when they are off.
+func ensureTargetGroup(ctx context.Context, e ELBv2, lb, execution, domain string, userTags map[string]string) (targetGroupState, error) {
 	name := TargetGroupName(lb)
 
 	tg, err := findTargetGroup(ctx, e, name)
@@ -170,6 +171,9 @@ func ensureTargetGroup(ctx context.Context, e ELBv2, lb, execution string, userT
 	}
 	if tg == nil {
 		tags := ownership.Tags(lb, execution, userTags)
+		if domain != "" {
+			tags[DomainKey] = domain
+		}
 		elbTags := make([]elbtypes.Tag, 0, len(tags))
 		for _, k := range ownership.Keys(tags) {
 			elbTags = append(elbTags, elbtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
@@ -208,6 +212,19 @@ func ensureTargetGroup(ctx context.Context, e ELBv2, lb, execution string, userT
 	st := targetGroupState{arn: arn, action: step.Adopted}
 	if ownership.CreatedBy(tags, lb, execution) {
 		st.action = step.Created
+	}
+
+	if domain != "" && tags[DomainKey] != domain {
+		_, err := e.AddTags(ctx, &elbv2.AddTagsInput{
+			ResourceArns: []string{arn},
+			Tags:         []elbtypes.Tag{{Key: aws.String(DomainKey), Value: aws.String(domain)}},
+		})
+		if err != nil {
+			return targetGroupState{}, fmt.Errorf("tag target group %s with %s=%s: %w", arn, DomainKey, domain, err)
+		}
+		if st.action == step.Adopted {
+			st.action = step.Updated
+		}
 	}
 
 	attrs, err := e.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(arn)})

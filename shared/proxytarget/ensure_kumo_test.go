@@ -11,14 +11,19 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/autostop/autostop/shared/app"
 	"github.com/autostop/autostop/shared/awsproxy"
 	"github.com/autostop/autostop/shared/localaws"
 	"github.com/autostop/autostop/shared/localaws/localawstest"
+	"github.com/autostop/autostop/shared/localdeploy"
 	"github.com/autostop/autostop/shared/ownership"
+	"github.com/autostop/autostop/shared/proxymanager"
+	"github.com/autostop/autostop/shared/rulestore"
 	"github.com/autostop/autostop/shared/spec"
 	"github.com/autostop/autostop/shared/step"
 	"github.com/autostop/autostop/shared/steperr"
@@ -26,11 +31,18 @@ import (
 
 // TestEnsureOnLocalBackend runs Ensure and DeleteCreatedBy with the real SDK
 // against the patched kumo, with the real proxy function deployed.
+// proxyEnv is the configuration the proxy function needs to start (it only
+// has to exist and poll here: its code is what gets published).
+var proxyEnv = map[string]string{
+	rulestore.EnvTableName:              "autostop-rules",
+	proxymanager.EnvWakeStateMachineARN: "arn:aws:states:us-east-1:" + localaws.AccountID + ":stateMachine:autostop-wake-rule",
+}
+
 func TestEnsureOnLocalBackend(t *testing.T) {
 	ctx := t.Context()
 	b := localawstest.Start(t)
 
-	err := b.DeployFunction(ctx, localaws.FunctionConfig{Name: DefaultFunctionName, TimeoutSec: 30, MemoryMB: 128},
+	err := b.DeployFunction(ctx, localaws.FunctionConfig{Name: DefaultFunctionName, TimeoutSec: 30, MemoryMB: 128, Env: proxyEnv},
 		localawstest.BuildFunction(t, "../../functions/proxy"))
 	if err != nil {
 		t.Fatal(err)
@@ -38,6 +50,11 @@ func TestEnsureOnLocalBackend(t *testing.T) {
 
 	direct, err := b.AWSConfig(ctx)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The proxy reads the rules table: an empty one (every host unknown).
+	table, _ := app.Description().Table(app.RulesTable)
+	if err := localdeploy.CreateTable(ctx, dynamodb.NewFromConfig(direct), table); err != nil {
 		t.Fatal(err)
 	}
 	elb, lc := elbv2.NewFromConfig(direct), lambda.NewFromConfig(direct)
@@ -68,7 +85,7 @@ func TestEnsureOnLocalBackend(t *testing.T) {
 	}
 	in := func(lb, execution string) step.Input {
 		return step.Input{
-			Spec:      spec.LoadBalancerSpec{Name: lb, Region: b.Region(), Tags: map[string]string{"team": "platform"}},
+			Spec:      spec.LoadBalancerSpec{Name: lb, Region: b.Region(), Domain: "autostop.example.test", Tags: map[string]string{"team": "platform"}},
 			Execution: execution,
 		}
 	}
@@ -113,7 +130,7 @@ func TestEnsureOnLocalBackend(t *testing.T) {
 		t.Errorf("target group %s type %s, want %s lambda", aws.ToString(tg.TargetGroupArn), tg.TargetType, res.TargetGroupARN)
 	}
 	tags, err := targetGroupTags(ctx, elb, res.TargetGroupARN)
-	if err != nil || !ownership.CreatedBy(tags, "web", "exec-1") || tags["team"] != "platform" {
+	if err != nil || !ownership.CreatedBy(tags, "web", "exec-1") || tags["team"] != "platform" || tags[DomainKey] != "autostop.example.test" {
 		t.Errorf("target group tags = %v, %v", tags, err)
 	}
 	attrs, err := elb.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: tg.TargetGroupArn})
@@ -261,7 +278,7 @@ func TestEnsureOnLocalBackendErrors(t *testing.T) {
 		t.Errorf("no function: err = %v, want NotFound naming %s", err, DefaultFunctionName)
 	}
 
-	if err := b.DeployFunction(ctx, localaws.FunctionConfig{Name: DefaultFunctionName, TimeoutSec: 30, MemoryMB: 128},
+	if err := b.DeployFunction(ctx, localaws.FunctionConfig{Name: DefaultFunctionName, TimeoutSec: 30, MemoryMB: 128, Env: proxyEnv},
 		localawstest.BuildFunction(t, "../../functions/proxy")); err != nil {
 		t.Fatal(err)
 	}

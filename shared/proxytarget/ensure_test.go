@@ -17,14 +17,15 @@ import (
 )
 
 const (
-	testLB   = "web"
-	testExec = "exec-1"
-	aliasARN = fakeFnARN + ":live"
+	testLB     = "web"
+	testExec   = "exec-1"
+	testDomain = "autostop.example.test"
+	aliasARN   = fakeFnARN + ":live"
 )
 
 func input(lb, execution string) step.Input {
 	return step.Input{
-		Spec:      spec.LoadBalancerSpec{Name: lb, Region: fakeRegion, Tags: map[string]string{"team": "a"}},
+		Spec:      spec.LoadBalancerSpec{Name: lb, Region: fakeRegion, Domain: testDomain, Tags: map[string]string{"team": "a"}},
 		Execution: execution,
 	}
 }
@@ -43,9 +44,13 @@ func allActions(version, alias, tg, perm, target string) map[string]string {
 	return map[string]string{KindVersion: version, KindAlias: alias, KindTargetGroup: tg, KindPermission: perm, KindTarget: target}
 }
 
-// ours creates the proxy target group as an earlier execution of lb would have.
+// ours creates the proxy target group as an earlier execution of lb would
+// have (with the domain tag).
 func ours(f *fake, lb, execution string) *fakeTG {
-	return f.addTG(TargetGroupName(lb), elbtypes.TargetTypeEnumLambda, ownership.Tags(lb, execution, nil))
+	tags := ownership.Tags(lb, execution, nil)
+	tags[DomainKey] = testDomain
+
+	return f.addTG(TargetGroupName(lb), elbtypes.TargetTypeEnumLambda, tags)
 }
 
 func TestEnsure(t *testing.T) {
@@ -72,7 +77,7 @@ func TestEnsure(t *testing.T) {
 				if tg == nil || tg.typ != elbtypes.TargetTypeEnumLambda {
 					t.Fatalf("target group web-proxy: %+v", tg)
 				}
-				if !ownership.CreatedBy(tg.tags, testLB, testExec) || tg.tags["team"] != "a" {
+				if !ownership.CreatedBy(tg.tags, testLB, testExec) || tg.tags["team"] != "a" || tg.tags[DomainKey] != testDomain {
 					t.Errorf("target group tags = %v", tg.tags)
 				}
 				if tg.attrs[MultiValueHeadersAttr] != "true" {
@@ -131,6 +136,41 @@ func TestEnsure(t *testing.T) {
 				f.grant("autostop-web", tg.arn)
 			},
 			wantActions: allActions(step.Adopted, step.Adopted, step.Adopted, step.Adopted, step.Adopted),
+			wantVersion: "1",
+		},
+		{
+			name: "earlier target group without the domain tag: tagged",
+			setup: func(f *fake) {
+				f.versions["1"] = fakeSha
+				f.aliases["live"] = "1"
+				tg := ours(f, testLB, "exec-0")
+				delete(tg.tags, DomainKey)
+				tg.attrs[MultiValueHeadersAttr] = "true"
+				tg.targets = []string{aliasARN}
+				f.grant("autostop-web", tg.arn)
+			},
+			wantMut:     []string{"AddTags"},
+			wantActions: allActions(step.Adopted, step.Adopted, step.Updated, step.Adopted, step.Adopted),
+			wantVersion: "1",
+			check: func(t *testing.T, f *fake, _ step.ProxyTargetResult) {
+				if got := f.tgByName("web-proxy").tags[DomainKey]; got != testDomain {
+					t.Errorf("%s = %q, want %s", DomainKey, got, testDomain)
+				}
+			},
+		},
+		{
+			name: "earlier target group of another domain: tag replaced",
+			setup: func(f *fake) {
+				f.versions["1"] = fakeSha
+				f.aliases["live"] = "1"
+				tg := ours(f, testLB, testExec)
+				tg.tags[DomainKey] = "old.example.test"
+				tg.attrs[MultiValueHeadersAttr] = "true"
+				tg.targets = []string{aliasARN}
+				f.grant("autostop-web", tg.arn)
+			},
+			wantMut:     []string{"AddTags"},
+			wantActions: allActions(step.Adopted, step.Adopted, step.Created, step.Adopted, step.Adopted),
 			wantVersion: "1",
 		},
 		{

@@ -385,6 +385,23 @@ func (f *fake) DescribeTags(_ context.Context, in *elbv2.DescribeTagsInput, _ ..
 	return out, nil
 }
 
+func (f *fake) AddTags(_ context.Context, in *elbv2.AddTagsInput, _ ...func(*elbv2.Options)) (*elbv2.AddTagsOutput, error) {
+	if err := f.call("AddTags"); err != nil {
+		return nil, err
+	}
+	for _, arn := range in.ResourceArns {
+		tg, ok := f.tgs[arn]
+		if !ok {
+			return nil, tgNotFound()
+		}
+		for _, t := range in.Tags {
+			tg.tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+
+	return &elbv2.AddTagsOutput{}, nil
+}
+
 func (f *fake) DescribeTargetGroupAttributes(_ context.Context, in *elbv2.DescribeTargetGroupAttributesInput, _ ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupAttributesOutput, error) {
 	if err := f.call("DescribeTargetGroupAttributes"); err != nil {
 		return nil, err

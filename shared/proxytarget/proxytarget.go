@@ -8,7 +8,8 @@
 //   - an alias "live" on a published version of the function (shared; found
 //     or published once, never moved here: moving the alias is the
 //     code-update procedure's job);
-//   - a Lambda target group "<lb>-proxy" carrying the ownership tags, with
+//   - a Lambda target group "<lb>-proxy" carrying the ownership tags and
+//     autostop:domain = the load balancer's domain (DomainKey), with
 //     lambda.multi_value_headers.enabled = true;
 //   - a statement "autostop-<lb>" in the alias's resource policy letting
 //     elasticloadbalancing.amazonaws.com invoke it, with SourceArn = that
@@ -17,6 +18,15 @@
 //
 // Ensure is find-or-create: a re-run makes no mutating call. DeleteCreatedBy
 // undoes what one execution created, for the rollback.
+//
+// The proxy target group is where the load balancer's domain is recorded:
+// AttachRule finds an autostop load balancer by its listeners' default
+// action (the proxy target group, which must carry autostop's tags) and
+// reads the domain its rules' hosts must be under from DomainKey. Tags are
+// the only place on the load balancer's side to keep it (an ALB has no
+// description), and the target group is autostop's own: a re-run adds the
+// tag when it is missing (load balancers provisioned before it existed) or
+// names another domain (the spec's domain changed).
 package proxytarget
 
 import (
@@ -44,6 +54,9 @@ const (
 	// MultiValueHeadersAttr makes the ALB pass repeated headers and query
 	// parameters to the function (otherwise only the last value survives).
 	MultiValueHeadersAttr = "lambda.multi_value_headers.enabled"
+	// DomainKey is the tag of the proxy target group naming the load
+	// balancer's domain: its rules answer "<label>.<domain>".
+	DomainKey = "autostop:domain"
 
 	targetGroupSuffix  = "-proxy"
 	maxTargetGroupName = 32
@@ -90,6 +103,7 @@ type ELBv2 interface {
 	CreateTargetGroup(ctx context.Context, in *elbv2.CreateTargetGroupInput, optFns ...func(*elbv2.Options)) (*elbv2.CreateTargetGroupOutput, error)
 	DeleteTargetGroup(ctx context.Context, in *elbv2.DeleteTargetGroupInput, optFns ...func(*elbv2.Options)) (*elbv2.DeleteTargetGroupOutput, error)
 	DescribeTags(ctx context.Context, in *elbv2.DescribeTagsInput, optFns ...func(*elbv2.Options)) (*elbv2.DescribeTagsOutput, error)
+	AddTags(ctx context.Context, in *elbv2.AddTagsInput, optFns ...func(*elbv2.Options)) (*elbv2.AddTagsOutput, error)
 	DescribeTargetGroupAttributes(ctx context.Context, in *elbv2.DescribeTargetGroupAttributesInput, optFns ...func(*elbv2.Options)) (*elbv2.DescribeTargetGroupAttributesOutput, error)
 	ModifyTargetGroupAttributes(ctx context.Context, in *elbv2.ModifyTargetGroupAttributesInput, optFns ...func(*elbv2.Options)) (*elbv2.ModifyTargetGroupAttributesOutput, error)
 	DescribeTargetHealth(ctx context.Context, in *elbv2.DescribeTargetHealthInput, optFns ...func(*elbv2.Options)) (*elbv2.DescribeTargetHealthOutput, error)

@@ -1,0 +1,40 @@
+// Command attach-write is AttachRule's WriteRule step: the rule's item in
+// the rules table, state stopped (see shared/ruleitem).
+//
+// Environment: RULES_TABLE_NAME (required).
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/autostop/autostop/shared/awsenv"
+	"github.com/autostop/autostop/shared/ruledoc"
+	"github.com/autostop/autostop/shared/ruleitem"
+	"github.com/autostop/autostop/shared/rulestore"
+	"github.com/autostop/autostop/shared/steperr"
+)
+
+func main() {
+	cfg, log := awsenv.Setup()
+	table, err := rulestore.TableNameFromEnv()
+	if err != nil {
+		log.Error("configuration", "error", err)
+		os.Exit(1)
+	}
+	store := rulestore.New(dynamodb.NewFromConfig(cfg), table)
+
+	lambda.Start(steperr.Handler(func(ctx context.Context, in ruledoc.AttachInput) (ruledoc.ItemResult, error) {
+		res, err := ruleitem.Write(ctx, store, in)
+		l := log.With("execution", in.Execution, "host", res.Host)
+		if err != nil {
+			l.Error("write rule", "error", err.Error())
+			return res, err
+		}
+		l.Info("rule written", "action", res.Action, "state", res.State, "version", res.Version, "attachedBy", res.AttachedBy, "instancesRunning", res.InstancesRunning)
+		return res, nil
+	}))
+}
