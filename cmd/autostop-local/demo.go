@@ -6,11 +6,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/autostop/autostop/shared/cli"
+	"github.com/autostop/autostop/shared/localaws"
+	"github.com/autostop/autostop/shared/localenv"
 	"github.com/autostop/autostop/shared/spec"
 )
 
@@ -73,11 +80,53 @@ Flags:
 	fmt.Fprintf(stdout, "$ autostop lb create -f %s\n", specPath)
 	code := cli.Run(ctx, []string{"lb", "create", "-f", specPath}, stdout, stderr)
 
-	fmt.Fprintf(stdout, "\nLogs of kumo and the functions: %s\n", flags.logPath)
 	if code != 0 {
+		fmt.Fprintf(stdout, "\nLogs of kumo and the functions: %s\n", flags.logPath)
 		return code, nil
 	}
-	fmt.Fprintln(stdout, "Demo done: the local backend stops now. `make up` keeps one running for other clients.")
+
+	if err := demoWake(ctx, stdout, b, env, env.Fill(request), logFile); err != nil {
+		fmt.Fprintf(stdout, "\nLogs of kumo and the functions: %s\n", flags.logPath)
+		return 1, err
+	}
+	fmt.Fprintf(stdout, "\nLogs of kumo and the functions: %s\n", flags.logPath)
+	fmt.Fprintln(stdout, "Demo done: the local backend stops now. `make up` keeps one running for other clients and a browser.")
 
 	return 0, nil
+}
+
+// demoWake attaches the demo rule to the load balancer the demo
+// provisioned, sends a first request through the ALB front and prints the
+// wake as it happens, until the instance serves.
+func demoWake(ctx context.Context, stdout io.Writer, b *localaws.Backend, env *localenv.Environment, s spec.LoadBalancerSpec, logOut io.Writer) error {
+	cfg, err := b.AWSConfig(ctx)
+	if err != nil {
+		return err
+	}
+	lbs, err := elbv2.NewFromConfig(cfg).DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{s.Name}})
+	if err != nil || len(lbs.LoadBalancers) != 1 {
+		return fmt.Errorf("find load balancer %s: %v", s.Name, err)
+	}
+	lb := provisioned{Name: s.Name, Domain: spec.NormalizeDomain(s.Domain)}
+	lb.Results.LoadBalancer.ARN = aws.ToString(lbs.LoadBalancers[0].LoadBalancerArn)
+
+	fmt.Fprintf(stdout, "\nAttaching the rule \"demo\" (an AutoStopping Rule Created event) to a stopped instance:\n")
+	start := time.Now()
+	plane, it, err := attachDemo(ctx, stdout, start, cfg, env, lb, 0, slog.New(slog.NewJSONHandler(logOut, nil)))
+	if err != nil {
+		return err
+	}
+	defer plane.Stop()
+
+	url := plane.URL(it.Host)
+	fmt.Fprintf(stdout, "\nFirst request, as a browser opening %s:\n", url)
+	start = time.Now()
+	status, header, _, err := get(ctx, url, "text/html")
+	if err != nil {
+		return err
+	}
+	printf(stdout, start, "GET → %d, Retry-After %s, X-Autostop %q (the progress page)", status, header.Get("Retry-After"), header.Get("X-Autostop"))
+	w := &wakeWatch{out: stdout, start: start, cl: newClients(cfg), plane: plane}
+
+	return w.run(ctx, it.Host, 2*time.Minute)
 }

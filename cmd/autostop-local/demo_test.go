@@ -10,7 +10,9 @@ import (
 )
 
 // TestDemoProvisionsTheSample runs `autostop-local demo` as `make demo` does
-// and checks it provisions the sample end to end and exits 0.
+// and checks it provisions the sample end to end, attaches the demo rule by
+// event, wakes it with a first request through the ALB front (the wake
+// printed as it happens) and exits 0.
 func TestDemoProvisionsTheSample(t *testing.T) {
 	if _, err := localaws.FindKumo(); err != nil {
 		t.Fatal(err)
@@ -29,6 +31,12 @@ func TestDemoProvisionsTheSample(t *testing.T) {
 		"✓ Validate", "✓ EnsureLoadBalancer", "✓ EnsureProxyTarget", "✓ EnsureCertificate", "✓ EnsureListeners", "✓ EnsureDNS",
 		"Load balancer autostop-demo is ready",
 		"*.autostop.example.test  A",
+		"rule demo attached by event (AttachRule): stopped",
+		"GET → 503, Retry-After 5, X-Autostop \"progress; phase=starting\"",
+		"rule starting (health-check)",
+		"target health healthy",
+		"rule running: host rule added",
+		"→ 200, served by i-",
 		"Demo done",
 	} {
 		if !strings.Contains(string(out), want) {

@@ -78,12 +78,15 @@ func up(ctx context.Context, args []string, stdout io.Writer) error {
 
 Starts kumo on 127.0.0.1, deploys every function and state machine of the app,
 seeds a VPC, subnets, security groups, the hosted zone example.test and ACM
-certificates, prints the environment variables an AWS client needs, and stays up
-until Ctrl-C. Example, in another shell:
+certificates, provisions the load balancer autostop-demo, attaches the rule
+"demo" for a stopped instance, serves the load balancer on the ALB front,
+prints the environment variables an AWS client needs, and stays up until
+Ctrl-C. Examples, in another shell:
 
   export AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_REGION=us-east-1 \
          AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
   aws stepfunctions list-state-machines
+  curl -i http://demo.autostop.example.test.localhost:8088/   # wakes the demo rule
 
 Flags:
 `)
@@ -91,6 +94,7 @@ Flags:
 	}
 	flags := addBackendFlags(fs, 4566)
 	envJSON := fs.String("env-json", "", "also write the seeded environment's IDs to this file as JSON")
+	frontPort := fs.Int("front-port", 8088, "port of the ALB front on 127.0.0.1 (0: any free port)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -102,6 +106,12 @@ Flags:
 	defer logFile.Close()
 	defer b.Stop()
 
+	plane, it, err := demoLoadBalancer(ctx, stdout, b, env, *flags, *frontPort, logFile)
+	if err != nil {
+		return err
+	}
+	defer plane.Stop()
+
 	if *envJSON != "" {
 		data, _ := json.MarshalIndent(env, "", "  ")
 		if err := os.WriteFile(*envJSON, append(data, '\n'), 0o644); err != nil {
@@ -109,7 +119,9 @@ Flags:
 		}
 	}
 
-	printBanner(stdout, b, env, deployed, flags.logPath)
+	printBanner(stdout, b, env, deployed)
+	printFront(stdout, plane, it)
+	fmt.Fprintf(stdout, "\nLogs: %s\nPress Ctrl-C to stop.\n", flags.logPath)
 
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "\nStopping the local AWS backend")
@@ -117,7 +129,7 @@ Flags:
 	return b.Stop()
 }
 
-func printBanner(w io.Writer, b *localaws.Backend, env *localenv.Environment, d *localdeploy.Deployed, logPath string) {
+func printBanner(w io.Writer, b *localaws.Backend, env *localenv.Environment, d *localdeploy.Deployed) {
 	fmt.Fprintf(w, `
 Local AWS backend is up. In another shell:
 
@@ -147,7 +159,6 @@ Deployed:
 	for _, id := range slices.Sorted(maps.Keys(d.RuleARNs)) {
 		fmt.Fprintf(w, "  event rule     %-24s %s\n", id, d.RuleARNs[id])
 	}
-	fmt.Fprintf(w, "\nLogs: %s\nPress Ctrl-C to stop.\n", logPath)
 }
 
 // backendFlags are the flags up and demo share.

@@ -62,7 +62,7 @@ func TestUpServesOutsideClients(t *testing.T) {
 	}
 
 	envFile := filepath.Join(dir, "env.json")
-	cmd := exec.Command(bin, "up", "--port", "0", "--log", filepath.Join(dir, "backend.log"), "--env-json", envFile,
+	cmd := exec.Command(bin, "up", "--port", "0", "--front-port", "0", "--log", filepath.Join(dir, "backend.log"), "--env-json", envFile,
 		"--bin-dir", filepath.Join(root, ".build", "local"))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -75,23 +75,27 @@ func TestUpServesOutsideClients(t *testing.T) {
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 
 	// Read the banner up to its last line; keep the endpoint.
-	var endpoint string
+	var endpoint, demoURL string
 	banner := bufio.NewScanner(stdout)
 	endpointRE := regexp.MustCompile(`AWS_ENDPOINT_URL=(http://127\.0\.0\.1:\d+)`)
-	deadline := time.AfterFunc(60*time.Second, func() { _ = cmd.Process.Kill() })
+	demoRE := regexp.MustCompile(`^  (http://demo\.[a-z.]+\.localhost:\d+/)$`)
+	deadline := time.AfterFunc(120*time.Second, func() { _ = cmd.Process.Kill() })
 	for banner.Scan() {
 		line := banner.Text()
 		t.Log(line)
 		if m := endpointRE.FindStringSubmatch(line); m != nil {
 			endpoint = m[1]
 		}
+		if m := demoRE.FindStringSubmatch(line); m != nil {
+			demoURL = m[1]
+		}
 		if strings.HasPrefix(line, "Press Ctrl-C") {
 			break
 		}
 	}
 	deadline.Stop()
-	if endpoint == "" {
-		t.Fatal("banner printed no AWS_ENDPOINT_URL")
+	if endpoint == "" || demoURL == "" {
+		t.Fatalf("banner printed no AWS_ENDPOINT_URL (%q) or demo rule URL (%q)", endpoint, demoURL)
 	}
 	go func() { // keep draining so the process never blocks on stdout
 		for banner.Scan() {
@@ -145,6 +149,8 @@ func TestUpServesOutsideClients(t *testing.T) {
 		{[]string{"acm", "list-certificates", "--includes", "keyTypes=EC_prime256v1"}, []string{env.CertificateARN, env.OtherCertificateARN}},
 		{[]string{"acm", "describe-certificate", "--certificate-arn", env.CertificateARN}, []string{"*." + env.Domain, `"Status": "ISSUED"`}},
 		{[]string{"elbv2", "describe-tags", "--resource-arns", tgARN}, []string{"autostop:load-balancer", "cli-check"}},
+		{[]string{"dynamodb", "get-item", "--table-name", "autostop-rules", "--key", `{"host":{"S":"demo.` + env.Domain + `"}}`},
+			[]string{`"stopped"`, `"demo"`}},
 	}
 	for _, c := range checks {
 		out := run(c.args...)
@@ -153,6 +159,17 @@ func TestUpServesOutsideClients(t *testing.T) {
 				t.Errorf("aws %s: output lacks %q:\n%s", strings.Join(c.args, " "), w, out)
 			}
 		}
+	}
+
+	// The demo rule through the front, as curl would send it: held while the
+	// instance starts, then sent back with 307; the repeat is served by the
+	// instance.
+	status, header, body, err := get(ctx, demoURL, "application/json")
+	if err != nil || status != 307 || header.Get("Location") != "/" {
+		t.Errorf("first API request to %s: %d %v %s (%v), want 307 to / once switched", demoURL, status, header, body, err)
+	}
+	if status, _, body, err := get(ctx, demoURL, "text/plain"); err != nil || status != 200 || !strings.Contains(body, "served by i-") {
+		t.Errorf("the repeat: %d %s (%v), want the instance's answer", status, body, err)
 	}
 
 	// Ctrl-C: the command exits cleanly and leaves no process behind.
