@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/step"
 	"github.com/autostop/autostop/shared/steperr"
+	"github.com/autostop/autostop/shared/targetgroup"
 )
 
 // DeleteCreatedBy undoes, for the rollback, what execution created for load
@@ -37,12 +35,12 @@ func DeleteCreatedBy(ctx context.Context, c Clients, cfg Config, lbName, executi
 		return nil, nil, errors.New("delete proxy target: load balancer name and execution are required")
 	}
 
-	tg, err := findTargetGroup(ctx, c.ELBv2, TargetGroupName(lbName))
+	tg, err := targetgroup.Find(ctx, c.ELBv2, TargetGroupName(lbName))
 	if err != nil || tg == nil {
 		return nil, nil, err
 	}
 	arn := aws.ToString(tg.TargetGroupArn)
-	tags, err := targetGroupTags(ctx, c.ELBv2, arn)
+	tags, err := targetgroup.Tags(ctx, c.ELBv2, arn)
 	if steperr.HasCode(err, codeTGNotFound) {
 		return nil, nil, nil
 	}
@@ -81,7 +79,7 @@ func DeleteCreatedBy(ctx context.Context, c Clients, cfg Config, lbName, executi
 	}
 
 	tgRes := step.Resource{Kind: KindTargetGroup, ID: arn}
-	inUse, err := deleteTargetGroup(ctx, c.ELBv2, cfg, arn)
+	inUse, err := targetgroup.Delete(ctx, c.ELBv2, arn, cfg.DeleteAttempts, cfg.DeleteBackoff)
 	switch {
 	case err != nil:
 		fail(tgRes, err)
@@ -98,35 +96,13 @@ func DeleteCreatedBy(ctx context.Context, c Clients, cfg Config, lbName, executi
 // deregisterAll deregisters every target of the target group and returns
 // their IDs (with err set when the deregistration failed).
 func deregisterAll(ctx context.Context, e ELBv2, tgARN string) ([]string, error) {
-	health, err := e.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tgARN)})
-	if steperr.HasCode(err, codeTGNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("describe targets of %s: %w", tgARN, err)
+	targets, err := targetgroup.DeregisterAll(ctx, e, tgARN)
+	ids := make([]string, len(targets))
+	for i, t := range targets {
+		ids[i] = aws.ToString(t.Id)
 	}
 
-	var (
-		ids     []string
-		targets []elbtypes.TargetDescription
-	)
-	for _, d := range health.TargetHealthDescriptions {
-		if d.Target == nil || isLeaving(d) {
-			continue
-		}
-		ids = append(ids, aws.ToString(d.Target.Id))
-		targets = append(targets, elbtypes.TargetDescription{Id: d.Target.Id})
-	}
-	if len(targets) == 0 {
-		return nil, nil
-	}
-
-	_, err = e.DeregisterTargets(ctx, &elbv2.DeregisterTargetsInput{TargetGroupArn: aws.String(tgARN), Targets: targets})
-	if err != nil && !steperr.HasCode(err, codeTGNotFound) {
-		return ids, fmt.Errorf("deregister targets from %s: %w", tgARN, err)
-	}
-
-	return ids, nil
+	return ids, err
 }
 
 // removePermission removes statement sid from the alias's policy when it
@@ -154,28 +130,4 @@ func removePermission(ctx context.Context, l Lambda, function, sid, tgARN string
 	}
 
 	return resource, nil
-}
-
-// deleteTargetGroup deletes the target group, retrying while AWS says it is
-// in use; inUse reports that it still was after the last attempt.
-func deleteTargetGroup(ctx context.Context, e ELBv2, cfg Config, arn string) (inUse bool, err error) {
-	wait := cfg.DeleteBackoff
-	for attempt := 1; ; attempt++ {
-		_, err := e.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)})
-		switch {
-		case err == nil, steperr.HasCode(err, codeTGNotFound):
-			return false, nil
-		case !steperr.HasCode(err, codeResourceInUse):
-			return false, fmt.Errorf("delete target group %s: %w", arn, err)
-		case attempt >= cfg.DeleteAttempts:
-			return true, nil
-		}
-
-		select {
-		case <-ctx.Done():
-			return false, fmt.Errorf("delete target group %s: %w", arn, ctx.Err())
-		case <-time.After(wait):
-		}
-		wait *= 2
-	}
 }

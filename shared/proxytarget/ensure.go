@@ -12,6 +12,7 @@ import (
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/step"
 	"github.com/autostop/autostop/shared/steperr"
+	"github.com/autostop/autostop/shared/targetgroup"
 )
 
 // Resource kinds this step reports.
@@ -165,7 +166,7 @@ type targetGroupState struct{ arn, action string }
 func ensureTargetGroup(ctx context.Context, e ELBv2, lb, execution, domain string, userTags map[string]string) (targetGroupState, error) {
 	name := TargetGroupName(lb)
 
-	tg, err := findTargetGroup(ctx, e, name)
+	tg, err := targetgroup.Find(ctx, e, name)
 	if err != nil {
 		return targetGroupState{}, err
 	}
@@ -201,7 +202,7 @@ func ensureTargetGroup(ctx context.Context, e ELBv2, lb, execution, domain strin
 	if tg.TargetType != elbtypes.TargetTypeEnumLambda {
 		return targetGroupState{}, steperr.Conflicting("target group %s (%s) has target type %s, not lambda", name, arn, tg.TargetType)
 	}
-	tags, err := targetGroupTags(ctx, e, arn)
+	tags, err := targetgroup.Tags(ctx, e, arn)
 	if err != nil {
 		return targetGroupState{}, err
 	}
@@ -248,43 +249,6 @@ func ensureTargetGroup(ctx context.Context, e ELBv2, lb, execution, domain strin
 	}
 
 	return st, nil
-}
-
-// findTargetGroup returns the target group called name, nil when there is none.
-func findTargetGroup(ctx context.Context, e ELBv2, name string) (*elbtypes.TargetGroup, error) {
-	out, err := e.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{name}})
-	if steperr.HasCode(err, codeTGNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("describe target group %s: %w", name, err)
-	}
-	for i := range out.TargetGroups {
-		if aws.ToString(out.TargetGroups[i].TargetGroupName) == name {
-			return &out.TargetGroups[i], nil
-		}
-	}
-
-	return nil, nil
-}
-
-// targetGroupTags returns a target group's tags as a map.
-func targetGroupTags(ctx context.Context, e ELBv2, arn string) (map[string]string, error) {
-	out, err := e.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: []string{arn}})
-	if err != nil {
-		return nil, fmt.Errorf("describe tags of target group %s: %w", arn, err)
-	}
-	tags := map[string]string{}
-	for _, d := range out.TagDescriptions {
-		if aws.ToString(d.ResourceArn) != arn {
-			continue
-		}
-		for _, t := range d.Tags {
-			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
-	}
-
-	return tags, nil
 }
 
 // ensurePermission makes the alias's policy hold statement autostop-<lb>
@@ -351,7 +315,7 @@ func ensureTarget(ctx context.Context, e ELBv2, tgARN, aliasARN string) (string,
 	var others []elbtypes.TargetDescription
 	registered := false
 	for _, d := range health.TargetHealthDescriptions {
-		if d.Target == nil || isLeaving(d) {
+		if d.Target == nil || targetgroup.IsLeaving(d) {
 			continue
 		}
 		if aws.ToString(d.Target.Id) == aliasARN {
@@ -384,15 +348,4 @@ func ensureTarget(ctx context.Context, e ELBv2, tgARN, aliasARN string) (string,
 	}
 
 	return action, nil
-}
-
-// isLeaving reports whether a listed target is on its way out (draining)
-// or not registered at all.
-func isLeaving(d elbtypes.TargetHealthDescription) bool {
-	if d.TargetHealth == nil {
-		return false
-	}
-	s := d.TargetHealth.State
-
-	return s == elbtypes.TargetHealthStateEnumDraining || s == elbtypes.TargetHealthStateEnumUnused && d.TargetHealth.Reason == elbtypes.TargetHealthReasonEnumNotRegistered
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/autostop/autostop/shared/spec"
 	"github.com/autostop/autostop/shared/step"
 	"github.com/autostop/autostop/shared/steperr"
+	"github.com/autostop/autostop/shared/targetgroup"
 )
 
 // TestEnsureOnLocalBackend runs Ensure and DeleteCreatedBy with the real SDK
@@ -129,7 +130,7 @@ func TestEnsureOnLocalBackend(t *testing.T) {
 	if aws.ToString(tg.TargetGroupArn) != res.TargetGroupARN || tg.TargetType != elbtypes.TargetTypeEnumLambda {
 		t.Errorf("target group %s type %s, want %s lambda", aws.ToString(tg.TargetGroupArn), tg.TargetType, res.TargetGroupARN)
 	}
-	tags, err := targetGroupTags(ctx, elb, res.TargetGroupARN)
+	tags, err := targetgroup.Tags(ctx, elb, res.TargetGroupARN)
 	if err != nil || !ownership.CreatedBy(tags, "web", "exec-1") || tags["team"] != "platform" || tags[DomainKey] != "autostop.example.test" {
 		t.Errorf("target group tags = %v, %v", tags, err)
 	}

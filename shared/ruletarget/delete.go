@@ -3,16 +3,13 @@ package ruletarget
 import (
 	"context"
 	"errors"
-	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/autostop/autostop/shared/ruledoc"
 	"github.com/autostop/autostop/shared/step"
 	"github.com/autostop/autostop/shared/steperr"
+	"github.com/autostop/autostop/shared/targetgroup"
 )
 
 // Ref names a target group: by ARN when known (the item has it), else by
@@ -33,14 +30,14 @@ func DeleteTargetGroup(ctx context.Context, e ELBv2, cfg Config, ref Ref, owner 
 	cfg = cfg.withDefaults()
 	arn := ref.ARN
 	if arn == "" {
-		tg, err := findTargetGroup(ctx, e, ref.Name)
+		tg, err := targetgroup.Find(ctx, e, ref.Name)
 		if err != nil || tg == nil {
 			return nil, nil, nil, err
 		}
 		arn = aws.ToString(tg.TargetGroupArn)
 	}
 
-	tags, err := resourceTags(ctx, e, arn)
+	tags, err := targetgroup.Tags(ctx, e, arn)
 	if steperr.HasCode(err, codeTGNotFound) {
 		return nil, nil, nil, nil
 	}
@@ -68,7 +65,7 @@ func DeleteTargetGroup(ctx context.Context, e ELBv2, cfg Config, ref Ref, owner 
 		errs = append(errs, err)
 	}
 
-	inUse, err := deleteTargetGroup(ctx, e, cfg, arn)
+	inUse, err := targetgroup.Delete(ctx, e, arn, cfg.DeleteAttempts, cfg.DeleteBackoff)
 	switch {
 	case err != nil:
 		left = append(left, tgRes)
@@ -86,57 +83,11 @@ func DeleteTargetGroup(ctx context.Context, e ELBv2, cfg Config, ref Ref, owner 
 // deregisterAll deregisters every target of the target group and returns
 // them as "<id>:<port>" (with err set when the deregistration failed).
 func deregisterAll(ctx context.Context, e ELBv2, tgARN string) ([]string, error) {
-	health, err := e.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tgARN)})
-	if steperr.HasCode(err, codeTGNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("describe targets of %s: %w", tgARN, err)
+	targets, err := targetgroup.DeregisterAll(ctx, e, tgARN)
+	ids := make([]string, len(targets))
+	for i, t := range targets {
+		ids[i] = targetID(aws.ToString(t.Id), aws.ToInt32(t.Port))
 	}
 
-	var (
-		ids     []string
-		targets []elbtypes.TargetDescription
-	)
-	for _, d := range health.TargetHealthDescriptions {
-		if d.Target == nil || isLeaving(d) {
-			continue
-		}
-		ids = append(ids, targetID(aws.ToString(d.Target.Id), aws.ToInt32(d.Target.Port)))
-		targets = append(targets, elbtypes.TargetDescription{Id: d.Target.Id, Port: d.Target.Port})
-	}
-	if len(targets) == 0 {
-		return nil, nil
-	}
-
-	_, err = e.DeregisterTargets(ctx, &elbv2.DeregisterTargetsInput{TargetGroupArn: aws.String(tgARN), Targets: targets})
-	if err != nil && !steperr.HasCode(err, codeTGNotFound) {
-		return ids, fmt.Errorf("deregister targets from %s: %w", tgARN, err)
-	}
-
-	return ids, nil
-}
-
-// deleteTargetGroup deletes the target group, retrying while AWS says it is
-// in use; inUse reports that it still was after the last attempt.
-func deleteTargetGroup(ctx context.Context, e ELBv2, cfg Config, arn string) (inUse bool, err error) {
-	wait := cfg.DeleteBackoff
-	for attempt := 1; ; attempt++ {
-		_, err := e.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(arn)})
-		switch {
-		case err == nil, steperr.HasCode(err, codeTGNotFound):
-			return false, nil
-		case !steperr.HasCode(err, codeResourceInUse):
-			return false, fmt.Errorf("delete target group %s: %w", arn, err)
-		case attempt >= cfg.DeleteAttempts:
-			return true, nil
-		}
-
-		select {
-		case <-ctx.Done():
-			return false, fmt.Errorf("delete target group %s: %w", arn, ctx.Err())
-		case <-time.After(wait):
-		}
-		wait *= 2
-	}
+	return ids, err
 }

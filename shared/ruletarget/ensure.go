@@ -18,6 +18,7 @@ import (
 	"github.com/autostop/autostop/shared/ruledoc"
 	"github.com/autostop/autostop/shared/step"
 	"github.com/autostop/autostop/shared/steperr"
+	"github.com/autostop/autostop/shared/targetgroup"
 )
 
 // Ensure is the EnsureRuleTarget step (see the package comment). It needs
@@ -92,7 +93,7 @@ func desiredFor(v ruledoc.Validated, execution string) desired {
 // ensureTargetGroup finds the rule's target group by name or creates it,
 // and checks that it is the rule's, with the rule's settings.
 func ensureTargetGroup(ctx context.Context, e ELBv2, d desired) (arn, action string, err error) {
-	tg, err := findTargetGroup(ctx, e, d.name)
+	tg, err := targetgroup.Find(ctx, e, d.name)
 	if err != nil {
 		return "", "", err
 	}
@@ -104,7 +105,7 @@ func ensureTargetGroup(ctx context.Context, e ELBv2, d desired) (arn, action str
 	}
 	arn = aws.ToString(tg.TargetGroupArn)
 
-	tags, err := resourceTags(ctx, e, arn)
+	tags, err := targetgroup.Tags(ctx, e, arn)
 	if err != nil {
 		return "", "", err
 	}
@@ -146,7 +147,7 @@ func createTargetGroup(ctx context.Context, e ELBv2, d desired) (*elbtypes.Targe
 	})
 	if steperr.HasCode(err, codeDuplicateTGName) {
 		// It exists with other settings: say whose it is and how it differs.
-		tg, ferr := findTargetGroup(ctx, e, d.name)
+		tg, ferr := targetgroup.Find(ctx, e, d.name)
 		if ferr != nil || tg == nil {
 			return nil, fmt.Errorf("create target group %s: %w", d.name, err)
 		}
@@ -247,24 +248,13 @@ func registeredTargets(ctx context.Context, e ELBv2, tgARN string) (map[string]b
 	}
 	out := map[string]bool{}
 	for _, d := range health.TargetHealthDescriptions {
-		if d.Target == nil || isLeaving(d) {
+		if d.Target == nil || targetgroup.IsLeaving(d) {
 			continue
 		}
 		out[targetID(aws.ToString(d.Target.Id), aws.ToInt32(d.Target.Port))] = true
 	}
 
 	return out, nil
-}
-
-// isLeaving reports whether a listed target is draining or not registered.
-func isLeaving(d elbtypes.TargetHealthDescription) bool {
-	if d.TargetHealth == nil {
-		return false
-	}
-	s := d.TargetHealth.State
-
-	return s == elbtypes.TargetHealthStateEnumDraining ||
-		s == elbtypes.TargetHealthStateEnumUnused && d.TargetHealth.Reason == elbtypes.TargetHealthReasonEnumNotRegistered
 }
 
 func targetID(id string, port int32) string { return id + ":" + strconv.Itoa(int(port)) }
@@ -316,44 +306,6 @@ func ensureInstanceTags(ctx context.Context, c EC2, host string, ids []string) (
 	}
 
 	return out, nil
-}
-
-// findTargetGroup returns the target group called name, nil when there is
-// none.
-func findTargetGroup(ctx context.Context, e ELBv2, name string) (*elbtypes.TargetGroup, error) {
-	out, err := e.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{name}})
-	if steperr.HasCode(err, codeTGNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("describe target group %s: %w", name, err)
-	}
-	for i := range out.TargetGroups {
-		if aws.ToString(out.TargetGroups[i].TargetGroupName) == name {
-			return &out.TargetGroups[i], nil
-		}
-	}
-
-	return nil, nil
-}
-
-// resourceTags returns an Elastic Load Balancing resource's tags.
-func resourceTags(ctx context.Context, e ELBv2, arn string) (map[string]string, error) {
-	out, err := e.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: []string{arn}})
-	if err != nil {
-		return nil, fmt.Errorf("describe tags of %s: %w", arn, err)
-	}
-	tags := map[string]string{}
-	for _, d := range out.TagDescriptions {
-		if aws.ToString(d.ResourceArn) != arn {
-			continue
-		}
-		for _, t := range d.Tags {
-			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
-	}
-
-	return tags, nil
 }
 
 func sortedKeys(m map[string]bool) []string {
