@@ -3,7 +3,6 @@ package main
 import (
 	"github.com/autostop/autostop/shared/app"
 	"github.com/autostop/autostop/shared/ownership"
-	"github.com/autostop/autostop/shared/proxytarget"
 )
 
 // TagCondition is what a grant requires of the autostop:load-balancer tag.
@@ -137,9 +136,9 @@ var provisioningGrants = map[string][]Grant{
 		{Actions: []string{"elasticloadbalancing:AddTags"}, Resources: []string{targetGroups}, Tag: RequestTag,
 			CreateActions: []string{"CreateTargetGroup"}, Why: whyCreated},
 		// The load balancer's domain, added to its own target group on a
-		// re-run (proxytarget.DomainKey): that tag key only.
+		// re-run (ownership.DomainKey): that tag key only.
 		{Actions: []string{"elasticloadbalancing:AddTags"}, Resources: []string{targetGroups}, Tag: ResourceTag,
-			TagKeys: []string{proxytarget.DomainKey}, Why: whyCreated},
+			TagKeys: []string{ownership.DomainKey}, Why: whyCreated},
 		{Actions: []string{"elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:RegisterTargets",
 			"elasticloadbalancing:DeregisterTargets"}, Resources: []string{targetGroups}, Tag: ResourceTag, Why: whyCreated},
 	},

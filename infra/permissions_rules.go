@@ -2,7 +2,7 @@ package main
 
 import (
 	"github.com/autostop/autostop/shared/app"
-	"github.com/autostop/autostop/shared/ruletarget"
+	"github.com/autostop/autostop/shared/ownership"
 )
 
 // ARN patterns of the rule workflows (rulesTable, instances and
@@ -21,7 +21,7 @@ const (
 )
 
 // ruleTagOnly limits a tagging action to the autostop:rule tag.
-var ruleTagOnly = []string{ruletarget.RuleKey}
+var ruleTagOnly = []string{ownership.RuleKey}
 
 // rulesGrants: the AttachRule and DetachRule workflows and the event
 // starter. Target groups are created with the autostop:load-balancer tag in
@@ -42,7 +42,7 @@ var rulesGrants = map[string][]Grant{
 			CreateActions: []string{"CreateTargetGroup"}, Why: whyCreated},
 		{Actions: []string{"elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"},
 			Resources: []string{targetGroups}, Tag: ResourceTag, Why: whyCreated},
-		{Actions: []string{"ec2:CreateTags"}, Resources: []string{instances}, Tag: RequestTag, TagKey: ruletarget.RuleKey,
+		{Actions: []string{"ec2:CreateTags"}, Resources: []string{instances}, Tag: RequestTag, TagKey: ownership.RuleKey,
 			TagKeys: ruleTagOnly, Why: whyTagInstances},
 	},
 	"attach-write": {
@@ -55,7 +55,7 @@ var rulesGrants = map[string][]Grant{
 			"elasticloadbalancing:DescribeTargetHealth", "ec2:DescribeInstances"}, Resources: []string{anyResource}, Why: whyDescribe},
 		{Actions: []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:DeleteTargetGroup"},
 			Resources: []string{targetGroups}, Tag: ResourceTag, Why: whyCreated},
-		{Actions: []string{"ec2:DeleteTags"}, Resources: []string{instances}, Tag: ResourceTag, TagKey: ruletarget.RuleKey,
+		{Actions: []string{"ec2:DeleteTags"}, Resources: []string{instances}, Tag: ResourceTag, TagKey: ownership.RuleKey,
 			TagKeys: ruleTagOnly, Why: whyTagInstances},
 	},
 	"detach-find": {
@@ -70,7 +70,7 @@ var rulesGrants = map[string][]Grant{
 			"elasticloadbalancing:DescribeTargetHealth", "ec2:DescribeInstances"}, Resources: []string{anyResource}, Why: whyDescribe},
 		{Actions: []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:DeleteTargetGroup"},
 			Resources: []string{targetGroups}, Tag: ResourceTag, Why: whyCreated},
-		{Actions: []string{"ec2:DeleteTags"}, Resources: []string{instances}, Tag: ResourceTag, TagKey: ruletarget.RuleKey,
+		{Actions: []string{"ec2:DeleteTags"}, Resources: []string{instances}, Tag: ResourceTag, TagKey: ownership.RuleKey,
 			TagKeys: ruleTagOnly, Why: whyTagInstances},
 	},
 	"detach-item": {

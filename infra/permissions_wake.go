@@ -2,7 +2,7 @@ package main
 
 import (
 	"github.com/autostop/autostop/shared/app"
-	"github.com/autostop/autostop/shared/hostrule"
+	"github.com/autostop/autostop/shared/ownership"
 )
 
 // ARN patterns of the wake's resources.
@@ -29,7 +29,7 @@ var wakeGrants = map[string][]Grant{
 	"wake-start-instances": {
 		{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: []string{rulesTable}},
 		{Actions: []string{"ec2:DescribeInstances"}, Resources: []string{anyResource}, Why: whyDescribe},
-		{Actions: []string{"ec2:StartInstances"}, Resources: []string{instances}, Tag: ResourceTag, TagKey: hostrule.RuleKey, Why: whyInstances},
+		{Actions: []string{"ec2:StartInstances"}, Resources: []string{instances}, Tag: ResourceTag, TagKey: ownership.RuleKey, Why: whyInstances},
 	},
 	"wake-wait-ready": {
 		{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: []string{rulesTable}},

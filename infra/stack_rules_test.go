@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/autostop/autostop/shared/app"
-	"github.com/autostop/autostop/shared/ruletarget"
+	"github.com/autostop/autostop/shared/ownership"
 )
 
 // TestNestedExecutionGrants: AttachRule's role may start ProvisionLoadBalancer
@@ -78,13 +78,13 @@ func TestInstanceTagGrants(t *testing.T) {
 					found = true
 					cond, _ := json.Marshal(st["Condition"])
 					c := string(cond)
-					tagCond := `"aws:RequestTag/` + ruletarget.RuleKey + `":"false"`
+					tagCond := `"aws:RequestTag/` + ownership.RuleKey + `":"false"`
 					if a == "ec2:DeleteTags" {
-						tagCond = `"aws:ResourceTag/` + ruletarget.RuleKey + `":"false"`
+						tagCond = `"aws:ResourceTag/` + ownership.RuleKey + `":"false"`
 					}
-					if !strings.Contains(c, tagCond) || !strings.Contains(c, `"ForAllValues:StringEquals":{"aws:TagKeys":"`+ruletarget.RuleKey+`"}`) &&
-						!strings.Contains(c, `"ForAllValues:StringEquals":{"aws:TagKeys":["`+ruletarget.RuleKey+`"]}`) {
-						t.Errorf("%s condition %s, want %s and aws:TagKeys = [%s]", a, c, tagCond, ruletarget.RuleKey)
+					if !strings.Contains(c, tagCond) || !strings.Contains(c, `"ForAllValues:StringEquals":{"aws:TagKeys":"`+ownership.RuleKey+`"}`) &&
+						!strings.Contains(c, `"ForAllValues:StringEquals":{"aws:TagKeys":["`+ownership.RuleKey+`"]}`) {
+						t.Errorf("%s condition %s, want %s and aws:TagKeys = [%s]", a, c, tagCond, ownership.RuleKey)
 					}
 					res, _ := json.Marshal(st["Resource"])
 					if !strings.Contains(string(res), ":instance/*") {

@@ -22,7 +22,6 @@ import (
 	"github.com/autostop/autostop/shared/eventstart"
 	"github.com/autostop/autostop/shared/hostrule"
 	"github.com/autostop/autostop/shared/ownership"
-	"github.com/autostop/autostop/shared/proxytarget"
 	"github.com/autostop/autostop/shared/rulestore"
 	"github.com/autostop/autostop/shared/ruletarget"
 )
@@ -87,7 +86,7 @@ func TestAttachRuleByEvent(t *testing.T) {
 	}
 	sorted := slices.Sorted(slices.Values(ids))
 	if !slices.Equal(a.tagged, sorted) {
-		t.Errorf("instances tagged %s=%s: %v, want %v", ruletarget.RuleKey, host, a.tagged, sorted)
+		t.Errorf("instances tagged %s=%s: %v, want %v", ownership.RuleKey, host, a.tagged, sorted)
 	}
 	for id, s := range rw.instanceStates(t, ids) {
 		if s != "stopped" {
@@ -207,12 +206,12 @@ func TestAttachRuleWithLoadBalancerSpec(t *testing.T) {
 	}
 	var domain string
 	for _, tag := range tags.TagDescriptions[0].Tags {
-		if aws.ToString(tag.Key) == proxytarget.DomainKey {
+		if aws.ToString(tag.Key) == ownership.DomainKey {
 			domain = aws.ToString(tag.Value)
 		}
 	}
 	if domain != w.env.Domain {
-		t.Errorf("proxy target group %s = %q, want %s", proxytarget.DomainKey, domain, w.env.Domain)
+		t.Errorf("proxy target group %s = %q, want %s", ownership.DomainKey, domain, w.env.Domain)
 	}
 }
 
@@ -255,11 +254,11 @@ func TestBadRulesFailInValidateRule(t *testing.T) {
 		{name: "host taken by another rule", change: set("host", "taken."+rw.lb.Domain), want: "Conflict", text: `already has the AutoStopping rule "taken"`},
 		{name: "load balancer not autostop's (no domain tag)", setup: func(t *testing.T) func() {
 			arn := rw.lb.Results.ProxyTarget.TargetGroupARN
-			if _, err := rw.elb.RemoveTags(ctx, &elbv2.RemoveTagsInput{ResourceArns: []string{arn}, TagKeys: []string{proxytarget.DomainKey}}); err != nil {
+			if _, err := rw.elb.RemoveTags(ctx, &elbv2.RemoveTagsInput{ResourceArns: []string{arn}, TagKeys: []string{ownership.DomainKey}}); err != nil {
 				t.Fatal(err)
 			}
 			return func() {
-				if _, err := rw.elb.AddTags(ctx, &elbv2.AddTagsInput{ResourceArns: []string{arn}, Tags: []elbtypes.Tag{{Key: aws.String(proxytarget.DomainKey), Value: aws.String(rw.lb.Domain)}}}); err != nil {
+				if _, err := rw.elb.AddTags(ctx, &elbv2.AddTagsInput{ResourceArns: []string{arn}, Tags: []elbtypes.Tag{{Key: aws.String(ownership.DomainKey), Value: aws.String(rw.lb.Domain)}}}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -280,7 +279,7 @@ func TestBadRulesFailInValidateRule(t *testing.T) {
 			for i := range 98 { // with "taken": 99 rules
 				name := fmt.Sprintf("r%d-%08x", i, i)
 				tags := ownership.Tags(rw.lb.Name, "seed", nil)
-				tags[ruletarget.RuleKey] = fmt.Sprintf("r%d.%s", i, rw.lb.Domain)
+				tags[ownership.RuleKey] = fmt.Sprintf("r%d.%s", i, rw.lb.Domain)
 				var elbTags []elbtypes.Tag
 				for _, k := range ownership.Keys(tags) {
 					elbTags = append(elbTags, elbtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})

@@ -241,7 +241,7 @@ func (rw *ruleWorld) attachedTo(t testing.TB, host string) attachedTo {
 			for _, tag := range d.Tags {
 				m[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
 			}
-			if m[ruletarget.RuleKey] == host {
+			if m[ownership.RuleKey] == host {
 				out.targetGroups[aws.ToString(d.ResourceArn)] = m
 			}
 		}

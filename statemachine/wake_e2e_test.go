@@ -20,7 +20,6 @@ import (
 
 	"github.com/autostop/autostop/shared/app"
 	"github.com/autostop/autostop/shared/eventstart"
-	"github.com/autostop/autostop/shared/hostrule"
 	"github.com/autostop/autostop/shared/localalb"
 	"github.com/autostop/autostop/shared/localworkload"
 	"github.com/autostop/autostop/shared/ownership"
@@ -91,7 +90,7 @@ func (ww *wakeWorld) attachStopped(t testing.TB, name string, workload localwork
 		t.Fatal(err)
 	}
 	workload.Address, workload.Ports = addr, []int{8080}
-	tags := append(workload.Tags(), ec2types.Tag{Key: aws.String(hostrule.RuleKey), Value: aws.String(host)})
+	tags := append(workload.Tags(), ec2types.Tag{Key: aws.String(ownership.RuleKey), Value: aws.String(host)})
 	run, err := ww.ec2.RunInstances(ctx, &ec2.RunInstancesInput{
 		ImageId: aws.String("ami-12345678"), InstanceType: ec2types.InstanceTypeT3Micro, MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
 		SubnetId:          aws.String(ww.env.SubnetIDs[0]),
@@ -390,7 +389,7 @@ func (ww *wakeWorld) checkHostRuleTags(t testing.TB, it rulestore.Item) {
 	for _, tg := range out.TagDescriptions[0].Tags {
 		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
 	}
-	if tags[hostrule.RuleKey] != it.Host || !ownership.OwnedByLoadBalancer(tags, it.LoadBalancer) || tags[ownership.ExecutionKey] == "" {
+	if tags[ownership.RuleKey] != it.Host || !ownership.OwnedByLoadBalancer(tags, it.LoadBalancer) || tags[ownership.ExecutionKey] == "" {
 		t.Errorf("host rule tags %v", tags)
 	}
 }

@@ -59,7 +59,7 @@ func newFake() *fakeELB {
 // ourTags are the tags Ensure gives a host rule of host.
 func ourTags(host string) map[string]string {
 	tags := ownership.Tags("web", "wake-0", map[string]string{"team": "a"})
-	tags[RuleKey] = host
+	tags[ownership.RuleKey] = host
 
 	return tags
 }

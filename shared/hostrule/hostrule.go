@@ -23,10 +23,6 @@ import (
 	"github.com/autostop/autostop/shared/steperr"
 )
 
-// RuleKey tags what autostop creates for one AutoStopping rule; its value
-// is the rule's host.
-const RuleKey = "autostop:rule"
-
 // Priorities of listener rules: 1–50000, unique per listener.
 const (
 	MinPriority = 1
@@ -49,7 +45,7 @@ type Spec struct {
 	Host           string
 	TargetGroupARN string
 	// Tags go into the create call: ownership.Tags of the load balancer and
-	// execution, plus the rule's own tags. RuleKey is added.
+	// execution, plus the rule's own tags. ownership.RuleKey is added.
 	Tags map[string]string
 }
 
@@ -103,7 +99,7 @@ func Ensure(ctx context.Context, client ELBv2, spec Spec) (Result, error) {
 	for k, v := range spec.Tags {
 		tags[k] = v
 	}
-	tags[RuleKey] = spec.Host
+	tags[ownership.RuleKey] = spec.Host
 	var elbTags []elbtypes.Tag
 	for _, k := range ownership.Keys(tags) {
 		elbTags = append(elbTags, elbtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
@@ -227,7 +223,7 @@ func isOurs(ctx context.Context, client ELBv2, arn, host string) (bool, error) {
 		for _, t := range d.Tags {
 			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 		}
-		if tags[ownership.ManagedByKey] == ownership.ManagedByValue && strings.EqualFold(tags[RuleKey], host) {
+		if tags[ownership.ManagedByKey] == ownership.ManagedByValue && strings.EqualFold(tags[ownership.RuleKey], host) {
 			return true, nil
 		}
 	}

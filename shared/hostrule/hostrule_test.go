@@ -113,7 +113,7 @@ func TestEnsure(t *testing.T) {
 		{
 			name: "autostop:rule without managed-by: Conflict",
 			setup: func(f *fakeELB) {
-				f.add(testHost, 7, map[string]string{RuleKey: testHost, ownership.ManagedByKey: "someone-else"})
+				f.add(testHost, 7, map[string]string{ownership.RuleKey: testHost, ownership.ManagedByKey: "someone-else"})
 			},
 			wantErr: "Conflict",
 		},
@@ -326,7 +326,7 @@ func TestEnsure(t *testing.T) {
 				t.Errorf("actions %+v, want forward to %s", in.Actions, testTG)
 			}
 			wantTags := maps.Clone(specTags)
-			wantTags[RuleKey] = host
+			wantTags[ownership.RuleKey] = host
 			var keys []string
 			gotTags := map[string]string{}
 			for _, tag := range in.Tags {

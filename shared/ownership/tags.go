@@ -21,6 +21,14 @@ const (
 	// ManagedByKey is "autostop" on everything autostop created.
 	ManagedByKey   = "autostop:managed-by"
 	ManagedByValue = "autostop"
+	// RuleKey names the AutoStopping rule (by host) a resource belongs to:
+	// its target group, its host listener rule, and the instances it serves
+	// (the one tag autostop puts on customer resources; it scopes
+	// ec2:StartInstances in IAM, and an instance serves one rule).
+	RuleKey = "autostop:rule"
+	// DomainKey, on a load balancer's proxy target group, names the
+	// load balancer's domain: its rules answer "<label>.<domain>".
+	DomainKey = "autostop:domain"
 )
 
 // Tags returns the tags for a resource created for load balancer lb by

@@ -173,7 +173,7 @@ func ensureTargetGroup(ctx context.Context, e ELBv2, lb, execution, domain strin
 	if tg == nil {
 		tags := ownership.Tags(lb, execution, userTags)
 		if domain != "" {
-			tags[DomainKey] = domain
+			tags[ownership.DomainKey] = domain
 		}
 		elbTags := make([]elbtypes.Tag, 0, len(tags))
 		for _, k := range ownership.Keys(tags) {
@@ -215,13 +215,13 @@ func ensureTargetGroup(ctx context.Context, e ELBv2, lb, execution, domain strin
 		st.action = step.Created
 	}
 
-	if domain != "" && tags[DomainKey] != domain {
+	if domain != "" && tags[ownership.DomainKey] != domain {
 		_, err := e.AddTags(ctx, &elbv2.AddTagsInput{
 			ResourceArns: []string{arn},
-			Tags:         []elbtypes.Tag{{Key: aws.String(DomainKey), Value: aws.String(domain)}},
+			Tags:         []elbtypes.Tag{{Key: aws.String(ownership.DomainKey), Value: aws.String(domain)}},
 		})
 		if err != nil {
-			return targetGroupState{}, fmt.Errorf("tag target group %s with %s=%s: %w", arn, DomainKey, domain, err)
+			return targetGroupState{}, fmt.Errorf("tag target group %s with %s=%s: %w", arn, ownership.DomainKey, domain, err)
 		}
 		if st.action == step.Adopted {
 			st.action = step.Updated

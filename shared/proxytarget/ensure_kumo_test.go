@@ -131,7 +131,7 @@ func TestEnsureOnLocalBackend(t *testing.T) {
 		t.Errorf("target group %s type %s, want %s lambda", aws.ToString(tg.TargetGroupArn), tg.TargetType, res.TargetGroupARN)
 	}
 	tags, err := targetgroup.Tags(ctx, elb, res.TargetGroupARN)
-	if err != nil || !ownership.CreatedBy(tags, "web", "exec-1") || tags["team"] != "platform" || tags[DomainKey] != "autostop.example.test" {
+	if err != nil || !ownership.CreatedBy(tags, "web", "exec-1") || tags["team"] != "platform" || tags[ownership.DomainKey] != "autostop.example.test" {
 		t.Errorf("target group tags = %v, %v", tags, err)
 	}
 	attrs, err := elb.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: tg.TargetGroupArn})

@@ -48,7 +48,7 @@ func allActions(version, alias, tg, perm, target string) map[string]string {
 // have (with the domain tag).
 func ours(f *fake, lb, execution string) *fakeTG {
 	tags := ownership.Tags(lb, execution, nil)
-	tags[DomainKey] = testDomain
+	tags[ownership.DomainKey] = testDomain
 
 	return f.addTG(TargetGroupName(lb), elbtypes.TargetTypeEnumLambda, tags)
 }
@@ -77,7 +77,7 @@ func TestEnsure(t *testing.T) {
 				if tg == nil || tg.typ != elbtypes.TargetTypeEnumLambda {
 					t.Fatalf("target group web-proxy: %+v", tg)
 				}
-				if !ownership.CreatedBy(tg.tags, testLB, testExec) || tg.tags["team"] != "a" || tg.tags[DomainKey] != testDomain {
+				if !ownership.CreatedBy(tg.tags, testLB, testExec) || tg.tags["team"] != "a" || tg.tags[ownership.DomainKey] != testDomain {
 					t.Errorf("target group tags = %v", tg.tags)
 				}
 				if tg.attrs[MultiValueHeadersAttr] != "true" {
@@ -144,7 +144,7 @@ func TestEnsure(t *testing.T) {
 				f.versions["1"] = fakeSha
 				f.aliases["live"] = "1"
 				tg := ours(f, testLB, "exec-0")
-				delete(tg.tags, DomainKey)
+				delete(tg.tags, ownership.DomainKey)
 				tg.attrs[MultiValueHeadersAttr] = "true"
 				tg.targets = []string{aliasARN}
 				f.grant("autostop-web", tg.arn)
@@ -153,8 +153,8 @@ func TestEnsure(t *testing.T) {
 			wantActions: allActions(step.Adopted, step.Adopted, step.Updated, step.Adopted, step.Adopted),
 			wantVersion: "1",
 			check: func(t *testing.T, f *fake, _ step.ProxyTargetResult) {
-				if got := f.tgByName("web-proxy").tags[DomainKey]; got != testDomain {
-					t.Errorf("%s = %q, want %s", DomainKey, got, testDomain)
+				if got := f.tgByName("web-proxy").tags[ownership.DomainKey]; got != testDomain {
+					t.Errorf("%s = %q, want %s", ownership.DomainKey, got, testDomain)
 				}
 			},
 		},
@@ -164,7 +164,7 @@ func TestEnsure(t *testing.T) {
 				f.versions["1"] = fakeSha
 				f.aliases["live"] = "1"
 				tg := ours(f, testLB, testExec)
-				tg.tags[DomainKey] = "old.example.test"
+				tg.tags[ownership.DomainKey] = "old.example.test"
 				tg.attrs[MultiValueHeadersAttr] = "true"
 				tg.targets = []string{aliasARN}
 				f.grant("autostop-web", tg.arn)

@@ -9,7 +9,7 @@
 //     or published once, never moved here: moving the alias is the
 //     code-update procedure's job);
 //   - a Lambda target group "<lb>-proxy" carrying the ownership tags and
-//     autostop:domain = the load balancer's domain (DomainKey), with
+//     autostop:domain = the load balancer's domain (ownership.DomainKey), with
 //     lambda.multi_value_headers.enabled = true;
 //   - a statement "autostop-<lb>" in the alias's resource policy letting
 //     elasticloadbalancing.amazonaws.com invoke it, with SourceArn = that
@@ -22,7 +22,7 @@
 // The proxy target group is where the load balancer's domain is recorded:
 // AttachRule finds an autostop load balancer by its listeners' default
 // action (the proxy target group, which must carry autostop's tags) and
-// reads the domain its rules' hosts must be under from DomainKey. Tags are
+// reads the domain its rules' hosts must be under from ownership.DomainKey. Tags are
 // the only place on the load balancer's side to keep it (an ALB has no
 // description), and the target group is autostop's own: a re-run adds the
 // tag when it is missing (load balancers provisioned before it existed) or
@@ -54,9 +54,6 @@ const (
 	// MultiValueHeadersAttr makes the ALB pass repeated headers and query
 	// parameters to the function (otherwise only the last value survives).
 	MultiValueHeadersAttr = "lambda.multi_value_headers.enabled"
-	// DomainKey is the tag of the proxy target group naming the load
-	// balancer's domain: its rules answer "<label>.<domain>".
-	DomainKey = "autostop:domain"
 
 	targetGroupSuffix  = "-proxy"
 	maxTargetGroupName = 32

@@ -11,7 +11,6 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/autostop/autostop/shared/hostrule"
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/ruledoc"
 	"github.com/autostop/autostop/shared/rulestore"
@@ -72,7 +71,7 @@ func input(listenerARN string) ruledoc.DetachInput {
 
 func TestDeleteHostRule(t *testing.T) {
 	ours := ownership.Tags("web", "evt-3", nil)
-	ours[hostrule.RuleKey] = host
+	ours[ownership.RuleKey] = host
 
 	tests := []struct {
 		name        string

@@ -170,12 +170,12 @@ func attached(execution string) *account {
 	tgName := ruletarget.TargetGroupName("app", host)
 	arn := "arn:aws:elasticloadbalancing:us-east-1:0:targetgroup/" + tgName + "/1"
 	tags := ownership.Tags(lb, execution, nil)
-	tags[ruletarget.RuleKey] = host
+	tags[ownership.RuleKey] = host
 	return &account{
 		items:    map[string]rulestore.Item{host: {Host: host, AttachedBy: execution}},
 		tgs:      map[string]map[string]string{arn: tags},
 		targets:  map[string][]string{arn: {i1}},
-		instTags: map[string]map[string]string{i1: {ruletarget.RuleKey: host, "Name": "web"}},
+		instTags: map[string]map[string]string{i1: {ownership.RuleKey: host, "Name": "web"}},
 	}
 }
 
@@ -192,7 +192,7 @@ func TestRun(t *testing.T) {
 		if got := strings.Join(a.mutations, " "); got != want {
 			t.Errorf("mutations %s, want %s", got, want)
 		}
-		if len(a.items)+len(a.tgs) != 0 || a.instTags[i1][ruletarget.RuleKey] != "" || a.instTags[i1]["Name"] != "web" {
+		if len(a.items)+len(a.tgs) != 0 || a.instTags[i1][ownership.RuleKey] != "" || a.instTags[i1]["Name"] != "web" {
 			t.Errorf("left: items %v, target groups %v, instance tags %v", a.items, a.tgs, a.instTags)
 		}
 		if len(res.Deleted) != 4 {
@@ -216,7 +216,7 @@ func TestRun(t *testing.T) {
 	t.Run("failed before writing the item: target group and tags deleted", func(t *testing.T) {
 		a := attached(exec)
 		delete(a.items, host)
-		if _, err := Run(t.Context(), a.deps(), in); err != nil || len(a.tgs) != 0 || a.instTags[i1][ruletarget.RuleKey] != "" {
+		if _, err := Run(t.Context(), a.deps(), in); err != nil || len(a.tgs) != 0 || a.instTags[i1][ownership.RuleKey] != "" {
 			t.Fatalf("Run: %v; target groups %v, tags %v", err, a.tgs, a.instTags)
 		}
 	})

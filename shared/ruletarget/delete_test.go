@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
+	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/ruledoc"
 	"github.com/autostop/autostop/shared/rulestore"
 	"github.com/autostop/autostop/shared/steperr"
@@ -44,7 +45,7 @@ func TestDeleteTargetGroup(t *testing.T) {
 			owner: Owner{Host: testHost, LoadBalancer: testLB, Execution: testExec}, wantMut: []string{"DeregisterTargets", "DeleteTargetGroup"}, wantDeleted: 2, wantGone: true},
 		{name: "rollback: another execution's is kept", setup: func(f *fake) { withTargets(f, "evt-0") },
 			owner: Owner{Host: testHost, LoadBalancer: testLB, Execution: testExec}, wantKept: 1},
-		{name: "another host's is kept", setup: func(f *fake) { withTargets(f, testExec).tags[RuleKey] = "x.autostop.example.test" },
+		{name: "another host's is kept", setup: func(f *fake) { withTargets(f, testExec).tags[ownership.RuleKey] = "x.autostop.example.test" },
 			owner: Owner{Host: testHost, LoadBalancer: testLB}, wantKept: 1},
 		{name: "untagged is kept", setup: func(f *fake) { withTargets(f, testExec).tags = map[string]string{} }, byARN: true,
 			owner: Owner{Host: testHost, LoadBalancer: testLB}, wantKept: 1},
@@ -92,18 +93,18 @@ func TestDeleteTargetGroup(t *testing.T) {
 
 func TestUntag(t *testing.T) {
 	f := newFake()
-	f.addInstance(i1, "running", testVPC, map[string]string{RuleKey: testHost, "Name": "web-1"})
-	f.addInstance(i2, "stopped", testVPC, map[string]string{RuleKey: "other.autostop.example.test"})
+	f.addInstance(i1, "running", testVPC, map[string]string{ownership.RuleKey: testHost, "Name": "web-1"})
+	f.addInstance(i2, "stopped", testVPC, map[string]string{ownership.RuleKey: "other.autostop.example.test"})
 	f.addInstance("i-0000000000000000c", "stopped", testVPC, nil)
 
 	deleted, left, err := Untag(t.Context(), f, "App.AutoStop.Example.Test", []string{i1, i2, "i-0000000000000000c", "i-00000000000000dead"})
 	if err != nil || len(left) != 0 || len(deleted) != 1 || deleted[0].ID != i1 {
 		t.Fatalf("Untag = %v, %v, %v; want %s's tag deleted only", deleted, left, err, i1)
 	}
-	if _, ok := f.instances[i1].tags[RuleKey]; ok || f.instances[i1].tags["Name"] != "web-1" {
-		t.Errorf("%s tags %v: want only %s removed", i1, f.instances[i1].tags, RuleKey)
+	if _, ok := f.instances[i1].tags[ownership.RuleKey]; ok || f.instances[i1].tags["Name"] != "web-1" {
+		t.Errorf("%s tags %v: want only %s removed", i1, f.instances[i1].tags, ownership.RuleKey)
 	}
-	if f.instances[i2].tags[RuleKey] != "other.autostop.example.test" {
+	if f.instances[i2].tags[ownership.RuleKey] != "other.autostop.example.test" {
 		t.Errorf("another rule's tag was removed: %v", f.instances[i2].tags)
 	}
 	if f.instances[i1].state != "running" || f.instances[i2].state != "stopped" {
@@ -132,8 +133,8 @@ func TestDescribeInstancesReportsMissing(t *testing.T) {
 
 func TestDetach(t *testing.T) {
 	f := newFake()
-	f.addInstance(i1, "running", testVPC, map[string]string{RuleKey: testHost})
-	f.addInstance(i2, "stopped", testVPC, map[string]string{RuleKey: testHost})
+	f.addInstance(i1, "running", testVPC, map[string]string{ownership.RuleKey: testHost})
+	f.addInstance(i2, "stopped", testVPC, map[string]string{ownership.RuleKey: testHost})
 	tg := ruleTG(f, "evt-0", nil)
 	tg.targets = []elbtypes.TargetDescription{{Id: aws.String(i1), Port: aws.Int32(8080)}, {Id: aws.String(i2), Port: aws.Int32(8080)}}
 	v := validated()
@@ -149,7 +150,7 @@ func TestDetach(t *testing.T) {
 	if len(got[ruledoc.KindTargetGroup]) != 1 || len(got[ruledoc.KindTarget]) != 2 || len(got[ruledoc.KindInstanceTag]) != 2 {
 		t.Errorf("resources %v", got)
 	}
-	if len(f.tgs) != 0 || f.instances[i1].tags[RuleKey] != "" || f.instances[i2].tags[RuleKey] != "" {
+	if len(f.tgs) != 0 || f.instances[i1].tags[ownership.RuleKey] != "" || f.instances[i2].tags[ownership.RuleKey] != "" {
 		t.Errorf("left: target groups %d, tags %v %v", len(f.tgs), f.instances[i1].tags, f.instances[i2].tags)
 	}
 	if f.instances[i1].state != "running" || f.instances[i2].state != "stopped" {

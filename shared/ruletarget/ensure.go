@@ -81,7 +81,7 @@ func desiredFor(v ruledoc.Validated, execution string) desired {
 		hc = *v.Rule.HealthCheck
 	}
 	tags := ownership.Tags(v.LoadBalancer.Name, execution, v.Rule.Tags)
-	tags[RuleKey] = v.Rule.Host
+	tags[ownership.RuleKey] = v.Rule.Host
 
 	return desired{
 		name: TargetGroupName(v.Rule.Name, v.Rule.Host), host: v.Rule.Host, lb: v.LoadBalancer.Name, vpc: v.LoadBalancer.VPCID,
@@ -111,7 +111,7 @@ func ensureTargetGroup(ctx context.Context, e ELBv2, d desired) (arn, action str
 	}
 	if !d.owner.Owns(tags) {
 		return "", "", steperr.Conflicting("target group %s (%s) exists and is not autostop's for rule host %s on load balancer %s (tags %s=%q, %s=%q, %s=%q)",
-			d.name, arn, d.host, d.lb, ownership.ManagedByKey, tags[ownership.ManagedByKey], ownership.LoadBalancerKey, tags[ownership.LoadBalancerKey], RuleKey, tags[RuleKey])
+			d.name, arn, d.host, d.lb, ownership.ManagedByKey, tags[ownership.ManagedByKey], ownership.LoadBalancerKey, tags[ownership.LoadBalancerKey], ownership.RuleKey, tags[ownership.RuleKey])
 	}
 	if diff := settingsDiff(*tg, d); len(diff) > 0 {
 		return "", "", steperr.Conflicting("target group %s (%s) of rule host %s exists with other settings (%s), left by an earlier attach: detach the rule (event \"AutoStopping Rule Deleted\") and attach it again",
@@ -283,14 +283,14 @@ func ensureInstanceTags(ctx context.Context, c EC2, host string, ids []string) (
 		toTag []string
 	)
 	for _, id := range ids {
-		switch tag := instanceTag(instances[id], RuleKey); tag {
+		switch tag := instanceTag(instances[id], ownership.RuleKey); tag {
 		case host:
 			out = append(out, step.Resource{Kind: ruledoc.KindInstanceTag, ID: id, Action: step.Adopted})
 		case "":
 			toTag = append(toTag, id)
 			out = append(out, step.Resource{Kind: ruledoc.KindInstanceTag, ID: id, Action: step.Created})
 		default:
-			return nil, steperr.Conflicting("instance %s is in the AutoStopping rule of host %s (tag %s): an instance belongs to one rule at most", id, tag, RuleKey)
+			return nil, steperr.Conflicting("instance %s is in the AutoStopping rule of host %s (tag %s): an instance belongs to one rule at most", id, tag, ownership.RuleKey)
 		}
 	}
 	if len(toTag) == 0 {
@@ -299,10 +299,10 @@ func ensureInstanceTags(ctx context.Context, c EC2, host string, ids []string) (
 
 	_, err = c.CreateTags(ctx, &ec2.CreateTagsInput{
 		Resources: toTag,
-		Tags:      []ec2types.Tag{{Key: aws.String(RuleKey), Value: aws.String(host)}},
+		Tags:      []ec2types.Tag{{Key: aws.String(ownership.RuleKey), Value: aws.String(host)}},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("tag instances %s with %s=%s: %w", strings.Join(toTag, ", "), RuleKey, host, err)
+		return nil, fmt.Errorf("tag instances %s with %s=%s: %w", strings.Join(toTag, ", "), ownership.RuleKey, host, err)
 	}
 
 	return out, nil

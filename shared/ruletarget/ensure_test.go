@@ -101,14 +101,14 @@ func TestEnsure(t *testing.T) {
 					aws.ToInt32(g.HealthyThresholdCount) != 2 || aws.ToInt32(g.UnhealthyThresholdCount) != 2 || aws.ToString(g.Matcher.HttpCode) != "200-399" {
 					t.Errorf("health check %+v", g)
 				}
-				if !ownership.CreatedBy(tg.tags, testLB, testExec) || tg.tags[RuleKey] != testHost || tg.tags["team"] != "a" {
+				if !ownership.CreatedBy(tg.tags, testLB, testExec) || tg.tags[ownership.RuleKey] != testHost || tg.tags["team"] != "a" {
 					t.Errorf("target group tags %v", tg.tags)
 				}
 				if got := tg.targetIDs(); !slices.Equal(got, []string{i1 + ":8080", i2 + ":8080"}) {
 					t.Errorf("targets %v", got)
 				}
 				for _, id := range []string{i1, i2} {
-					if f.instances[id].tags[RuleKey] != testHost {
+					if f.instances[id].tags[ownership.RuleKey] != testHost {
 						t.Errorf("instance %s tags %v", id, f.instances[id].tags)
 					}
 				}
@@ -122,8 +122,8 @@ func TestEnsure(t *testing.T) {
 			setup: func(f *fake) {
 				tg := ruleTG(f, "evt-0", nil)
 				tg.targets = []elbtypes.TargetDescription{{Id: aws.String(i1), Port: aws.Int32(8080)}, {Id: aws.String(i2), Port: aws.Int32(8080)}}
-				f.instances[i1].tags[RuleKey] = testHost
-				f.instances[i2].tags[RuleKey] = testHost
+				f.instances[i1].tags[ownership.RuleKey] = testHost
+				f.instances[i2].tags[ownership.RuleKey] = testHost
 			},
 			wantKinds: map[string][]string{
 				ruledoc.KindTarget:      {i1 + ":8080=adopted", i2 + ":8080=adopted"},
@@ -155,7 +155,7 @@ func TestEnsure(t *testing.T) {
 		},
 		{
 			name:     "target group of another host: Conflict",
-			setup:    func(f *fake) { ruleTG(f, testExec, nil).tags[RuleKey] = "other.autostop.example.test" },
+			setup:    func(f *fake) { ruleTG(f, testExec, nil).tags[ownership.RuleKey] = "other.autostop.example.test" },
 			wantErr:  new(*steperr.Conflict),
 			wantText: "other.autostop.example.test",
 		},
@@ -169,7 +169,7 @@ func TestEnsure(t *testing.T) {
 		},
 		{
 			name:     "an instance in another rule: Conflict naming its host",
-			setup:    func(f *fake) { f.instances[i2].tags[RuleKey] = "other.autostop.example.test" },
+			setup:    func(f *fake) { f.instances[i2].tags[ownership.RuleKey] = "other.autostop.example.test" },
 			wantErr:  new(*steperr.Conflict),
 			wantText: "instance " + i2 + " is in the AutoStopping rule of host other.autostop.example.test",
 			// The target group and targets came first.

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/rule"
 	"github.com/autostop/autostop/shared/ruledoc"
 	"github.com/autostop/autostop/shared/step"
@@ -71,7 +72,7 @@ func instanceTag(inst ec2types.Instance, key string) string {
 
 // RuleTag returns the host an instance's autostop:rule tag names ("" when
 // untagged).
-func RuleTag(inst ec2types.Instance) string { return instanceTag(inst, RuleKey) }
+func RuleTag(inst ec2types.Instance) string { return instanceTag(inst, ownership.RuleKey) }
 
 // Untag removes the tag autostop:rule=<host> from those of the instances
 // that carry it with this value, and reports each one removed (or, when
@@ -97,7 +98,7 @@ func Untag(ctx context.Context, c EC2, host string, ids []string) (deleted, left
 
 	_, err = c.DeleteTags(ctx, &ec2.DeleteTagsInput{
 		Resources: tagged,
-		Tags:      []ec2types.Tag{{Key: aws.String(RuleKey), Value: aws.String(host)}},
+		Tags:      []ec2types.Tag{{Key: aws.String(ownership.RuleKey), Value: aws.String(host)}},
 	})
 	for _, id := range tagged {
 		r := step.Resource{Kind: ruledoc.KindInstanceTag, ID: id}
@@ -109,7 +110,7 @@ func Untag(ctx context.Context, c EC2, host string, ids []string) (deleted, left
 		deleted = append(deleted, r)
 	}
 	if err != nil {
-		return deleted, left, fmt.Errorf("remove tag %s=%s from instances %s: %w", RuleKey, host, strings.Join(tagged, ", "), err)
+		return deleted, left, fmt.Errorf("remove tag %s=%s from instances %s: %w", ownership.RuleKey, host, strings.Join(tagged, ", "), err)
 	}
 
 	return deleted, nil, nil

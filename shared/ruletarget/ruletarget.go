@@ -40,14 +40,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
-	"github.com/autostop/autostop/shared/hostrule"
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/rule"
 )
-
-// RuleKey is the tag naming the rule (by host) a resource belongs to: on
-// the target group, the host listener rule and the instances.
-const RuleKey = hostrule.RuleKey
 
 // Target group names.
 const (
@@ -159,7 +154,7 @@ type Owner struct {
 
 // Owns reports whether a target group with these tags is the owner's.
 func (o Owner) Owns(tags map[string]string) bool {
-	return ownership.OwnedByLoadBalancer(tags, o.LoadBalancer) && tags[RuleKey] == rule.NormalizeHost(o.Host) &&
+	return ownership.OwnedByLoadBalancer(tags, o.LoadBalancer) && tags[ownership.RuleKey] == rule.NormalizeHost(o.Host) &&
 		(o.Execution == "" || tags[ownership.ExecutionKey] == o.Execution)
 }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/autostop/autostop/shared/ownership"
-	"github.com/autostop/autostop/shared/proxytarget"
 	"github.com/autostop/autostop/shared/rule"
 	"github.com/autostop/autostop/shared/rulestore"
 )
@@ -55,7 +54,7 @@ func apiErr(code string) error { return &smithy.GenericAPIError{Code: code, Mess
 // its VPC.
 func newFake() *fake {
 	proxyTags := ownership.Tags(lbName, "evt-0", nil)
-	proxyTags[proxytarget.DomainKey] = domain
+	proxyTags[ownership.DomainKey] = domain
 	forward := []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(proxyARN)}}
 	f := &fake{
 		lbs: []elbtypes.LoadBalancer{{

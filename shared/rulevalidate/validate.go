@@ -59,7 +59,6 @@ import (
 
 	"github.com/autostop/autostop/shared/eventstart"
 	"github.com/autostop/autostop/shared/ownership"
-	"github.com/autostop/autostop/shared/proxytarget"
 	"github.com/autostop/autostop/shared/rule"
 	"github.com/autostop/autostop/shared/ruledoc"
 	"github.com/autostop/autostop/shared/rulestore"
@@ -236,9 +235,9 @@ func findLoadBalancer(ctx context.Context, d Deps, in ruledoc.AttachInput, detai
 		return out, steperr.Conflicting("loadBalancer: %s is not an autostop load balancer: its listener %s forwards to target group %s, which does not carry autostop's tags for %s",
 			out.ARN, out.ListenerARN, out.ProxyTargetGroupARN, out.Name)
 	}
-	if out.Domain = proxyTags[proxytarget.DomainKey]; out.Domain == "" {
+	if out.Domain = proxyTags[ownership.DomainKey]; out.Domain == "" {
 		return out, steperr.Invalid("loadBalancer: the proxy target group %s of %s carries no %s tag: provision the load balancer again (ProvisionLoadBalancer with its spec) to record its domain",
-			out.ProxyTargetGroupARN, out.Name, proxytarget.DomainKey)
+			out.ProxyTargetGroupARN, out.Name, ownership.DomainKey)
 	}
 
 	out.VPCID, err = loadBalancerVPC(ctx, ec2c, lb)
@@ -423,10 +422,10 @@ func checkRoom(ctx context.Context, elb ELBv2, lb ruledoc.LoadBalancer, host str
 	rules := 0
 	for _, arn := range candidates {
 		t := tags[arn]
-		if !ownership.OwnedByLoadBalancer(t, lb.Name) || t[ruletarget.RuleKey] == "" {
+		if !ownership.OwnedByLoadBalancer(t, lb.Name) || t[ownership.RuleKey] == "" {
 			continue
 		}
-		if t[ruletarget.RuleKey] == host {
+		if t[ownership.RuleKey] == host {
 			delete(used, arn) // this rule's own, from an earlier attempt
 			continue
 		}

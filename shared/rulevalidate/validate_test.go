@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
-	"github.com/autostop/autostop/shared/proxytarget"
+	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/rule"
 	"github.com/autostop/autostop/shared/ruledoc"
 	"github.com/autostop/autostop/shared/rulestore"
@@ -182,7 +182,7 @@ func TestValidate(t *testing.T) {
 			f.listeners[1].DefaultActions = []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse}}
 		},
 			wantErr: "Conflict", wantText: []string{"does not forward"}},
-		{name: "no domain tag", setup: func(f *fake) { delete(f.tags[proxyARN], proxytarget.DomainKey) },
+		{name: "no domain tag", setup: func(f *fake) { delete(f.tags[proxyARN], ownership.DomainKey) },
 			wantErr: "InvalidRequest", wantText: []string{"carries no autostop:domain tag", "provision the load balancer again"}},
 
 		// The rule on this load balancer.

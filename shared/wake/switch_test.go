@@ -19,7 +19,7 @@ import (
 
 func TestSwitchTraffic(t *testing.T) {
 	ours := ownership.Tags(testLB, "wake-app-0", testTags)
-	ours[hostrule.RuleKey] = testHost
+	ours[ownership.RuleKey] = testHost
 	readyAt := wakeAt.Add(10 * time.Second).Format(rulestore.TimeFormat) // the fake clock's
 	switching := "SetPhase " + string(rulestore.PhaseSwitching)
 	priority := hostrule.Priority(testHost)
@@ -225,7 +225,7 @@ func TestSwitchTraffic(t *testing.T) {
 			} else {
 				c := w.elb.creates[0]
 				wantTags := ownership.Tags(testLB, testExec, testTags)
-				wantTags[hostrule.RuleKey] = testHost
+				wantTags[ownership.RuleKey] = testHost
 				gotTags := map[string]string{}
 				for _, tag := range c.Tags {
 					gotTags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
