@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -48,10 +49,11 @@ func newClients(cfg aws.Config) clients {
 // front (shared/localalb) and the stand-in apps of its instances
 // (shared/localworkload).
 type dataPlane struct {
-	front  *localalb.Server
-	sup    *localworkload.Supervisor
-	cancel context.CancelFunc
-	done   chan struct{}
+	front   *localalb.Server
+	metrics *localalb.MetricsPublisher
+	sup     *localworkload.Supervisor
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 // startDataPlane serves the load balancer on 127.0.0.1:port (0: any free
@@ -59,18 +61,27 @@ type dataPlane struct {
 // event (started, listening, stopped).
 func startDataPlane(ctx context.Context, cfg aws.Config, lbARN string, port int, log *slog.Logger, onEvent func(localworkload.Event)) (*dataPlane, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	front, err := localalb.New(localalb.NewClients(cfg), localalb.Config{LoadBalancerARN: lbARN, Logger: log})
+	// RequestCount per target group, each minute, to kumo's CloudWatch, as
+	// the ALB publishes it.
+	metrics, err := localalb.NewMetricsPublisher(cloudwatch.NewFromConfig(cfg), localalb.MetricsConfig{LoadBalancerARN: lbARN, Logger: log})
 	if err != nil {
 		cancel()
+		return nil, err
+	}
+	front, err := localalb.New(localalb.NewClients(cfg), localalb.Config{LoadBalancerARN: lbARN, Logger: log, Observer: metrics})
+	if err != nil {
+		cancel()
+		_ = metrics.Close()
 		return nil, err
 	}
 	srv, err := front.Serve(ctx, "127.0.0.1:"+strconv.Itoa(port))
 	if err != nil {
 		cancel()
+		_ = metrics.Close()
 		return nil, fmt.Errorf("serve the ALB front on port %d: %w", port, err)
 	}
 	sup := localworkload.NewSupervisor(ec2.NewFromConfig(cfg), localworkload.Config{Logger: log, OnEvent: onEvent})
-	d := &dataPlane{front: srv, sup: sup, cancel: cancel, done: make(chan struct{})}
+	d := &dataPlane{front: srv, metrics: metrics, sup: sup, cancel: cancel, done: make(chan struct{})}
 	go func() { _ = sup.Run(ctx); close(d.done) }()
 
 	return d, nil
@@ -81,11 +92,13 @@ func (d *dataPlane) URL(host string) string {
 	return "http://" + host + ".localhost:" + strconv.Itoa(d.front.Port()) + "/"
 }
 
-// Stop ends the stand-ins and the front.
+// Stop ends the stand-ins and the front, and publishes the last requests'
+// metrics.
 func (d *dataPlane) Stop() {
 	d.cancel()
 	<-d.done
 	_ = d.front.Close()
+	_ = d.metrics.Close()
 }
 
 // demoApp is how the demo instance's stand-in behaves: it answers on 8080

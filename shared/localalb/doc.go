@@ -26,4 +26,10 @@
 // the port). When the client used a .localhost name, a Location header that
 // points at the evaluated host (from a redirect action or a target) is
 // rewritten to http://<the client's Host>, so the browser can follow it.
+//
+// Metrics: a MetricsPublisher, set as Config.Observer, publishes the
+// requests forwarded to each target group to CloudWatch as the ALB does
+// (AWS/ApplicationELB RequestCount, dimensions LoadBalancer and
+// TargetGroup, Sum per minute, nothing for a minute without requests), so
+// code reading the ALB's metrics runs unchanged on the local backend.
 package localalb
