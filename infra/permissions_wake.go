@@ -42,6 +42,8 @@ var wakeGrants = map[string][]Grant{
 		{Actions: []string{"elasticloadbalancing:CreateRule"}, Resources: []string{listeners, listenerRules}, Tag: RequestTag, Why: whyListenerRules},
 		{Actions: []string{"elasticloadbalancing:AddTags"}, Resources: []string{listenerRules}, Tag: RequestTag,
 			CreateActions: []string{"CreateRule"}, Why: whyListenerRules},
+		// A host rule left forwarding to an earlier target group of the host.
+		{Actions: []string{"elasticloadbalancing:ModifyRule"}, Resources: []string{listenerRules}, Tag: ResourceTag, Why: whyListenerRules},
 	},
 	"attach-wake": {
 		{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: []string{rulesTable}},

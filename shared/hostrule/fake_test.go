@@ -203,6 +203,19 @@ func (f *fakeELB) CreateRule(_ context.Context, in *elbv2.CreateRuleInput, _ ...
 	return &elbv2.CreateRuleOutput{Rules: []elbtypes.Rule{f.rules[f.find(arn)]}}, nil
 }
 
+func (f *fakeELB) ModifyRule(_ context.Context, in *elbv2.ModifyRuleInput, _ ...func(*elbv2.Options)) (*elbv2.ModifyRuleOutput, error) {
+	if err := f.call("ModifyRule"); err != nil {
+		return nil, err
+	}
+	i := f.find(aws.ToString(in.RuleArn))
+	if i < 0 {
+		return nil, apiErr("RuleNotFound")
+	}
+	f.rules[i].Actions = in.Actions
+
+	return &elbv2.ModifyRuleOutput{Rules: []elbtypes.Rule{f.rules[i]}}, nil
+}
+
 func (f *fakeELB) DeleteRule(_ context.Context, in *elbv2.DeleteRuleInput, _ ...func(*elbv2.Options)) (*elbv2.DeleteRuleOutput, error) {
 	if err := f.call("DeleteRule"); err != nil {
 		return nil, err

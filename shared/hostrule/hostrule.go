@@ -31,11 +31,22 @@ const (
 	maxProbes = 200
 )
 
-// ELBv2 is the part of the Elastic Load Balancing client the package uses.
-type ELBv2 interface {
+// Reader lists a listener's rules and their tags.
+type Reader interface {
 	DescribeRules(ctx context.Context, in *elbv2.DescribeRulesInput, optFns ...func(*elbv2.Options)) (*elbv2.DescribeRulesOutput, error)
 	DescribeTags(ctx context.Context, in *elbv2.DescribeTagsInput, optFns ...func(*elbv2.Options)) (*elbv2.DescribeTagsOutput, error)
+}
+
+// ELBv2 is the part of the Elastic Load Balancing client Ensure uses.
+type ELBv2 interface {
+	Reader
 	CreateRule(ctx context.Context, in *elbv2.CreateRuleInput, optFns ...func(*elbv2.Options)) (*elbv2.CreateRuleOutput, error)
+	ModifyRule(ctx context.Context, in *elbv2.ModifyRuleInput, optFns ...func(*elbv2.Options)) (*elbv2.ModifyRuleOutput, error)
+}
+
+// Deleter is the part of the Elastic Load Balancing client Delete uses.
+type Deleter interface {
+	Reader
 	DeleteRule(ctx context.Context, in *elbv2.DeleteRuleInput, optFns ...func(*elbv2.Options)) (*elbv2.DeleteRuleOutput, error)
 }
 
@@ -55,6 +66,9 @@ type Result struct {
 	Priority int    `json:"priority"`
 	// Created is true when this call created it, false when it existed.
 	Created bool `json:"created"`
+	// Modified: it existed but forwarded to another target group, and now
+	// forwards to the rule's.
+	Modified bool `json:"modified,omitempty"`
 }
 
 // Priority is where a host's rule is tried first: the same listener and host
@@ -67,8 +81,8 @@ func Priority(host string) int {
 	return MinPriority + int(h.Sum32()%MaxPriority)
 }
 
-// Ensure finds the host rule of spec (autostop's, for this host, forwarding
-// to the target group) or creates it at the first free priority from
+// Ensure finds the host rule of spec (autostop's, for this host; pointed at
+// the target group when it forwards elsewhere) or creates it at the first free priority from
 // Priority(host). A rule for the host that is not autostop's is a Conflict.
 func Ensure(ctx context.Context, client ELBv2, spec Spec) (Result, error) {
 	rules, err := listRules(ctx, client, spec.ListenerARN)
@@ -92,7 +106,19 @@ func Ensure(ctx context.Context, client ELBv2, spec Spec) (Result, error) {
 				spec.ListenerARN, spec.Host, aws.ToString(r.RuleArn))
 		}
 		p, _ := priority(r)
-		return Result{ARN: aws.ToString(r.RuleArn), Priority: p}, nil
+		res := Result{ARN: aws.ToString(r.RuleArn), Priority: p}
+		if !forwardsTo(r, spec.TargetGroupARN) {
+			// Left by an earlier attach of the host with another target
+			// group: point it at this rule's.
+			if _, err := client.ModifyRule(ctx, &elbv2.ModifyRuleInput{
+				RuleArn: r.RuleArn,
+				Actions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(spec.TargetGroupARN)}},
+			}); err != nil {
+				return Result{}, fmt.Errorf("point host rule %s of %s at %s: %w", res.ARN, spec.Host, spec.TargetGroupARN, err)
+			}
+			res.Modified = true
+		}
+		return res, nil
 	}
 
 	tags := make(map[string]string, len(spec.Tags)+1)
@@ -140,7 +166,7 @@ func Ensure(ctx context.Context, client ELBv2, spec Spec) (Result, error) {
 
 // Delete removes the host's rule from the listener when it is autostop's;
 // none is not an error. It returns the ARN deleted ("" when none).
-func Delete(ctx context.Context, client ELBv2, listenerARN, host string) (string, error) {
+func Delete(ctx context.Context, client Deleter, listenerARN, host string) (string, error) {
 	rules, err := listRules(ctx, client, listenerARN)
 	if err != nil {
 		return "", err
@@ -169,7 +195,7 @@ func Delete(ctx context.Context, client ELBv2, listenerARN, host string) (string
 }
 
 // listRules reads every rule of the listener.
-func listRules(ctx context.Context, client ELBv2, listenerARN string) ([]elbtypes.Rule, error) {
+func listRules(ctx context.Context, client Reader, listenerARN string) ([]elbtypes.Rule, error) {
 	var out []elbtypes.Rule
 	var marker *string
 	for {
@@ -205,6 +231,20 @@ func matchesHost(r elbtypes.Rule, host string) bool {
 	return len(values) == 1 && strings.EqualFold(values[0], host)
 }
 
+// forwardsTo reports whether the rule's only action forwards to tg alone.
+func forwardsTo(r elbtypes.Rule, tg string) bool {
+	if len(r.Actions) != 1 || r.Actions[0].Type != elbtypes.ActionTypeEnumForward {
+		return false
+	}
+	a := r.Actions[0]
+	if aws.ToString(a.TargetGroupArn) == tg {
+		return true
+	}
+	fc := a.ForwardConfig
+
+	return fc != nil && len(fc.TargetGroups) == 1 && aws.ToString(fc.TargetGroups[0].TargetGroupArn) == tg
+}
+
 func priority(r elbtypes.Rule) (int, bool) {
 	var p int
 	_, err := fmt.Sscanf(aws.ToString(r.Priority), "%d", &p)
@@ -213,7 +253,7 @@ func priority(r elbtypes.Rule) (int, bool) {
 }
 
 // isOurs reports whether the rule carries autostop's tags for this host.
-func isOurs(ctx context.Context, client ELBv2, arn, host string) (bool, error) {
+func isOurs(ctx context.Context, client Reader, arn, host string) (bool, error) {
 	out, err := client.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: []string{arn}})
 	if err != nil {
 		return false, fmt.Errorf("describe tags of %s: %w", arn, err)

@@ -85,6 +85,23 @@ func TestEnsure(t *testing.T) {
 			want: Result{ARN: "rule-2", Priority: 7},
 		},
 		{
+			name: "autostop's rule for the host forwarding to another target group: pointed at the rule's",
+			setup: func(f *fakeELB) {
+				f.add(testHost, 7, ourTags(testHost))
+				f.rules[0].Actions[0].TargetGroupArn = aws.String(testTG + "-old")
+			},
+			want: Result{ARN: "rule-1", Priority: 7, Modified: true},
+		},
+		{
+			name: "ModifyRule failing: the error, wrapped",
+			setup: func(f *fakeELB) {
+				f.add(testHost, 7, ourTags(testHost))
+				f.rules[0].Actions[0].TargetGroupArn = aws.String(testTG + "-old")
+				f.errs["ModifyRule"] = []error{apiErr("AccessDenied")}
+			},
+			wantErr: "AccessDenied", wantAPICode: "AccessDenied", wantErrIn: []string{"point host rule"},
+		},
+		{
 			name:  "the host matched whatever its case",
 			host:  "App.Autostop.Example.Test",
 			setup: func(f *fakeELB) { f.add(testHost, 7, ourTags(testHost)) },
@@ -306,6 +323,12 @@ func TestEnsure(t *testing.T) {
 			}
 			if got != want {
 				t.Errorf("Ensure = %+v, want %+v", got, want)
+			}
+			if n := f.count("ModifyRule"); (n == 1) != want.Modified || n > 1 {
+				t.Errorf("%d ModifyRule calls, modified %v", n, want.Modified)
+			}
+			if i := f.find(got.ARN); i < 0 || !forwardsTo(f.rules[i], testTG) {
+				t.Errorf("the host rule does not forward to %s alone afterwards", testTG)
 			}
 			if !want.Created {
 				if n := f.count("CreateRule"); n != 0 {

@@ -20,7 +20,7 @@ import (
 )
 
 // DeleteHostRule is the step (see the package comment).
-func DeleteHostRule(ctx context.Context, elb hostrule.ELBv2, in ruledoc.DetachInput) (ruledoc.Deleted, error) {
+func DeleteHostRule(ctx context.Context, elb hostrule.Deleter, in ruledoc.DetachInput) (ruledoc.Deleted, error) {
 	res := ruledoc.Deleted{Resources: []step.Resource{}}
 	if in.Found == nil || in.Found.Item == nil {
 		return res, steperr.Invalid("delete host rule: FindRule found no item (it runs first)")

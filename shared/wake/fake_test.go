@@ -276,12 +276,14 @@ func ruleARN(n int) string {
 	return fmt.Sprintf("%s/rule-%d", strings.Replace(testListener, ":listener/", ":listener-rule/", 1), n)
 }
 
-// addRule puts a host rule on testListener, as if created earlier.
+// addRule puts a host rule forwarding to testTG on testListener, as if
+// created earlier.
 func (f *fakeELB) addRule(host string, priority int, tags map[string]string) string {
 	arn := ruleARN(len(f.rules) + 1)
 	f.rules = append(f.rules, elbtypes.Rule{
 		RuleArn: aws.String(arn), Priority: aws.String(strconv.Itoa(priority)),
 		Conditions: []elbtypes.RuleCondition{{Field: aws.String("host-header"), HostHeaderConfig: &elbtypes.HostHeaderConditionConfig{Values: []string{host}}}},
+		Actions:    []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(testTG)}},
 	})
 	if f.tags == nil {
 		f.tags = map[string]map[string]string{}
@@ -326,9 +328,9 @@ func (f *fakeELB) CreateRule(_ context.Context, in *elbv2.CreateRuleInput, _ ...
 	return &elbv2.CreateRuleOutput{Rules: []elbtypes.Rule{f.rules[len(f.rules)-1]}}, nil
 }
 
-func (f *fakeELB) DeleteRule(context.Context, *elbv2.DeleteRuleInput, ...func(*elbv2.Options)) (*elbv2.DeleteRuleOutput, error) {
-	f.calls = append(f.calls, "DeleteRule")
-	return nil, fmt.Errorf("a wake never deletes a rule")
+func (f *fakeELB) ModifyRule(context.Context, *elbv2.ModifyRuleInput, ...func(*elbv2.Options)) (*elbv2.ModifyRuleOutput, error) {
+	f.calls = append(f.calls, "ModifyRule")
+	return nil, fmt.Errorf("a wake of a rule whose host rule forwards to its target group never modifies it")
 }
 
 // fakeClock is Deps.Now and Deps.Sleep: sleeping moves the clock on at once.
