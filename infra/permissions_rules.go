@@ -59,7 +59,8 @@ var rulesGrants = map[string][]Grant{
 			TagKeys: ruleTagOnly, Why: whyTagInstances},
 	},
 	"detach-find": {
-		{Actions: []string{"dynamodb:GetItem"}, Resources: []string{rulesTable}},
+		// UpdateItem: the rule is marked detaching before anything is removed.
+		{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: []string{rulesTable}},
 	},
 	"detach-host-rule": {
 		{Actions: []string{"elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTags"}, Resources: []string{anyResource}, Why: whyDescribe},

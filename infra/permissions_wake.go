@@ -42,8 +42,10 @@ var wakeGrants = map[string][]Grant{
 		{Actions: []string{"elasticloadbalancing:CreateRule"}, Resources: []string{listeners, listenerRules}, Tag: RequestTag, Why: whyListenerRules},
 		{Actions: []string{"elasticloadbalancing:AddTags"}, Resources: []string{listenerRules}, Tag: RequestTag,
 			CreateActions: []string{"CreateRule"}, Why: whyListenerRules},
-		// A host rule left forwarding to an earlier target group of the host.
-		{Actions: []string{"elasticloadbalancing:ModifyRule"}, Resources: []string{listenerRules}, Tag: ResourceTag, Why: whyListenerRules},
+		// ModifyRule: a host rule left forwarding to an earlier target group
+		// of the host; DeleteRule: the host rule of a wake superseded after
+		// adding it.
+		{Actions: []string{"elasticloadbalancing:ModifyRule", "elasticloadbalancing:DeleteRule"}, Resources: []string{listenerRules}, Tag: ResourceTag, Why: whyListenerRules},
 	},
 	"attach-wake": {
 		{Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, Resources: []string{rulesTable}},

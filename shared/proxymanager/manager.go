@@ -131,6 +131,11 @@ func (m *Manager) Handle(ctx context.Context, req events.ALBTargetGroupRequest) 
 			Error: "autostop could not read this host's rule; retry in a moment"})
 	}
 
+	if it.State == rulestore.Detaching {
+		// The rule is being removed: the host has none any more.
+		return proxypage.NotFound(req)
+	}
+
 	kind := proxypage.Classify(req)
 	if kind == proxypage.KindBrowser && it.Rule.HideProgressPage {
 		kind = proxypage.KindAPI

@@ -46,6 +46,7 @@ func TestHandle(t *testing.T) {
 		wantState rulestore.State
 	}{
 		{name: "unknown host: 404, nothing woken", req: browser, wantCode: 404, wantIn: []string{"No AutoStopping rule"}},
+		{name: "a rule being detached: 404, nothing woken", item: ptr(testItem(rulestore.Detaching)), req: apiJSON, wantCode: 404, wantState: rulestore.Detaching},
 		{name: "browser wakes a stopped rule and gets the progress page", item: ptr(testItem(rulestore.Stopped)), req: browser,
 			wantCode: 503, wantWakes: 1, wantIn: []string{"demo", "Starting instances"},
 			wantHdr: map[string]string{"retry-after": "", "cache-control": "no-store", "x-autostop": "progress; phase=starting"}, wantState: rulestore.Starting},

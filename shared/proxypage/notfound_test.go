@@ -14,11 +14,17 @@ func TestNotFound(t *testing.T) {
 		wantInBody  string
 		notInBody   string
 		multiValued bool
+		wantType    string
 	}{
-		{name: "single-value headers", req: events.ALBTargetGroupRequest{Headers: map[string]string{"host": "app.autostop.example.test"}}, wantInBody: "app.autostop.example.test"},
-		{name: "multi-value headers", req: events.ALBTargetGroupRequest{MultiValueHeaders: map[string][]string{"host": {"x.example.test"}}}, wantInBody: "x.example.test", multiValued: true},
-		{name: "host is escaped", req: events.ALBTargetGroupRequest{Headers: map[string]string{"host": "<script>alert(1)</script>"}}, wantInBody: "&lt;script&gt;", notInBody: "<script>"},
-		{name: "no host", req: events.ALBTargetGroupRequest{}, wantInBody: "(no Host header)"},
+		{name: "single-value headers", req: browserGetHeaders(map[string]string{"host": "app.autostop.example.test"}), wantInBody: "app.autostop.example.test", wantType: "text/html"},
+		{name: "multi-value headers", req: events.ALBTargetGroupRequest{HTTPMethod: "GET", MultiValueHeaders: map[string][]string{"host": {"x.example.test"}, "accept": {"text/html"}}},
+			wantInBody: "x.example.test", multiValued: true, wantType: "text/html"},
+		{name: "host is escaped", req: browserGetHeaders(map[string]string{"host": "<script>alert(1)</script>"}), wantInBody: "&lt;script&gt;", notInBody: "<script>", wantType: "text/html"},
+		{name: "no host", req: browserGetHeaders(map[string]string{}), wantInBody: "(no Host header)", wantType: "text/html"},
+		{name: "curl: text, never HTML", req: events.ALBTargetGroupRequest{HTTPMethod: "GET", Headers: map[string]string{"host": "<b>x</b>", "accept": "*/*"}},
+			wantInBody: "no AutoStopping rule for host <b>x</b>\n", wantType: "text/plain"},
+		{name: "an API client preferring JSON", req: events.ALBTargetGroupRequest{HTTPMethod: "POST", Headers: map[string]string{"host": "api.example.test", "accept": "application/json"}},
+			wantInBody: `{"error":"no AutoStopping rule for host api.example.test","host":"api.example.test"}`, wantType: "application/json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,8 +45,8 @@ func TestNotFound(t *testing.T) {
 				}
 				ct = resp.MultiValueHeaders["content-type"][0]
 			}
-			if !strings.HasPrefix(ct, "text/html") {
-				t.Errorf("content-type %q", ct)
+			if !strings.HasPrefix(ct, tt.wantType) {
+				t.Errorf("content-type %q, want %s", ct, tt.wantType)
 			}
 			if got := respHeader(t, resp, "x-autostop"); got != "not-found" {
 				t.Errorf("x-autostop %q", got)
@@ -50,4 +56,9 @@ func TestNotFound(t *testing.T) {
 			}
 		})
 	}
+}
+
+func browserGetHeaders(h map[string]string) events.ALBTargetGroupRequest {
+	h["accept"] = "text/html,application/xhtml+xml"
+	return events.ALBTargetGroupRequest{HTTPMethod: "GET", Headers: h}
 }

@@ -170,7 +170,7 @@ func TestEnsureOnLocalBackend(t *testing.T) {
 	event, _ := json.Marshal(events.ALBTargetGroupRequest{
 		HTTPMethod:        http.MethodGet,
 		Path:              "/",
-		MultiValueHeaders: map[string][]string{"host": {host}, "user-agent": {"test"}},
+		MultiValueHeaders: map[string][]string{"host": {host}, "user-agent": {"test"}, "accept": {"text/html"}},
 		RequestContext:    events.ALBTargetGroupRequestContext{ELB: events.ELBContext{TargetGroupArn: res.TargetGroupARN}},
 	})
 	out, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(res.AliasARN), Payload: event})

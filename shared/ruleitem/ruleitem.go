@@ -37,6 +37,7 @@ type Store interface {
 	Create(ctx context.Context, it rulestore.Item) (rulestore.Item, error)
 	Get(ctx context.Context, host string, consistent bool) (rulestore.Item, error)
 	Delete(ctx context.Context, host, attachedBy string) (bool, error)
+	MarkDetaching(ctx context.Context, host string) (rulestore.Item, error)
 }
 
 // Write is the WriteRule step (see the package comment).
@@ -124,6 +125,15 @@ func Find(ctx context.Context, s Store, in ruledoc.DetachInput) (ruledoc.Found, 
 	}
 	if d.Name != "" && it.Rule.Name != d.Name {
 		return ruledoc.Found{}, steperr.Conflicting("host %s holds the AutoStopping rule %q, not %q: nothing detached (check the host)", d.Host, it.Rule.Name, d.Name)
+	}
+	// From here on nothing wakes the rule, and a wake in flight adds no
+	// host rule behind the detach's back.
+	it, err = s.MarkDetaching(ctx, d.Host)
+	if errors.Is(err, rulestore.ErrNotFound) {
+		return ruledoc.Found{Host: d.Host}, nil
+	}
+	if err != nil {
+		return ruledoc.Found{}, err
 	}
 
 	return ruledoc.Found{Found: true, Host: d.Host, Item: &it}, nil

@@ -54,6 +54,21 @@ func (s *fakeStore) Get(_ context.Context, h string, _ bool) (rulestore.Item, er
 	return it, nil
 }
 
+func (s *fakeStore) MarkDetaching(_ context.Context, h string) (rulestore.Item, error) {
+	s.calls = append(s.calls, "MarkDetaching")
+	it, ok := s.items[h]
+	if !ok {
+		return rulestore.Item{}, rulestore.ErrNotFound
+	}
+	if it.State != rulestore.Detaching {
+		it.State = rulestore.Detaching
+		it.Version++
+		s.items[h] = it
+	}
+
+	return it, nil
+}
+
 func (s *fakeStore) Delete(_ context.Context, h, by string) (bool, error) {
 	s.calls = append(s.calls, "Delete")
 	it, ok := s.items[h]
@@ -179,6 +194,10 @@ func TestFind(t *testing.T) {
 	got, err := Find(t.Context(), s, detachInput(`{"host":"App.AutoStop.Example.Test."}`))
 	if err != nil || !got.Found || got.Item == nil || got.Item.AttachedBy != exec || got.Host != host {
 		t.Errorf("Find = %+v, %v", got, err)
+	}
+	// Found, the rule is marked detaching: nothing wakes it any more.
+	if got.Item.State != rulestore.Detaching || s.items[host].State != rulestore.Detaching {
+		t.Errorf("after Find: item %s, stored %s; want detaching", got.Item.State, s.items[host].State)
 	}
 	got, err = Find(t.Context(), s, detachInput(`{"host":"`+host+`","name":"app"}`))
 	if err != nil || !got.Found {

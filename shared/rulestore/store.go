@@ -49,6 +49,9 @@ const (
 	// Stopping: the idle watcher is stopping the instances; the host rule
 	// is gone, so requests reach the proxy again.
 	Stopping State = "stopping"
+	// Detaching: DetachRule is removing the rule; nothing wakes it any
+	// more, and a wake in flight is superseded.
+	Detaching State = "detaching"
 )
 
 // Phase is a step of a wake.

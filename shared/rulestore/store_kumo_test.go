@@ -326,3 +326,36 @@ func TestWakeProgress(t *testing.T) {
 		t.Errorf("FailWake after FinishWake: changed %v, %v", changed, err)
 	}
 }
+
+// TestMarkDetaching: a rule in any state becomes detaching (once; a retry
+// changes nothing), after which no wake begins and a wake in flight is
+// superseded.
+func TestMarkDetaching(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	host := "app.autostop.example.test"
+	if _, err := s.Create(ctx, sampleItem(host, rulestore.Stopped)); err != nil {
+		t.Fatal(err)
+	}
+	w, _, err := s.BeginWake(ctx, host, longAgo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := s.MarkDetaching(ctx, host)
+	if err != nil || it.State != rulestore.Detaching || it.Phase != "" || it.Version != w.Version+1 {
+		t.Fatalf("MarkDetaching = %+v, %v", it, err)
+	}
+	again, err := s.MarkDetaching(ctx, host)
+	if err != nil || again.Version != it.Version {
+		t.Errorf("a second MarkDetaching: version %d (%v), want %d unchanged", again.Version, err, it.Version)
+	}
+	if changed, err := s.SetPhase(ctx, host, w.WakeRequestedAt, rulestore.PhaseSwitching); err != nil || changed {
+		t.Errorf("the wake in flight still wrote: %v, %v", changed, err)
+	}
+	if _, won, err := s.BeginWake(ctx, host, time.Now()); err != nil || won {
+		t.Errorf("a detaching rule was woken: %v, %v", won, err)
+	}
+	if _, err := s.MarkDetaching(ctx, "nothing.autostop.example.test"); !errors.Is(err, rulestore.ErrNotFound) {
+		t.Errorf("MarkDetaching of an unknown host: %v, want ErrNotFound", err)
+	}
+}

@@ -328,6 +328,17 @@ func (f *fakeELB) CreateRule(_ context.Context, in *elbv2.CreateRuleInput, _ ...
 	return &elbv2.CreateRuleOutput{Rules: []elbtypes.Rule{f.rules[len(f.rules)-1]}}, nil
 }
 
+func (f *fakeELB) DeleteRule(_ context.Context, in *elbv2.DeleteRuleInput, _ ...func(*elbv2.Options)) (*elbv2.DeleteRuleOutput, error) {
+	f.calls = append(f.calls, "DeleteRule")
+	i := slices.IndexFunc(f.rules, func(r elbtypes.Rule) bool { return aws.ToString(r.RuleArn) == aws.ToString(in.RuleArn) })
+	if i < 0 {
+		return nil, apiErr("RuleNotFound")
+	}
+	f.rules = slices.Delete(f.rules, i, i+1)
+
+	return &elbv2.DeleteRuleOutput{}, nil
+}
+
 func (f *fakeELB) ModifyRule(context.Context, *elbv2.ModifyRuleInput, ...func(*elbv2.Options)) (*elbv2.ModifyRuleOutput, error) {
 	f.calls = append(f.calls, "ModifyRule")
 	return nil, fmt.Errorf("a wake of a rule whose host rule forwards to its target group never modifies it")

@@ -2,6 +2,7 @@ package wake
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/autostop/autostop/shared/hostrule"
 	"github.com/autostop/autostop/shared/ownership"
@@ -69,9 +70,19 @@ func SwitchTraffic(ctx context.Context, d Deps, in Input) (SwitchResult, error) 
 	if err != nil {
 		return res, err
 	}
-	// Superseded between the check and now (a sleep or detach took over):
-	// the host rule is left to them.
-	res.Superseded = !changed
+	if !changed {
+		// Superseded between the check and now (a detach, a sleep or a
+		// newer wake took over). A host rule this step added would send
+		// traffic nobody manages: take it back (a newer wake adds its own).
+		res.Superseded = true
+		if hr.Created {
+			if _, err := hostrule.Delete(ctx, elbClient, it.ListenerARN, it.Host); err != nil {
+				return res, fmt.Errorf("take back the host rule of a superseded wake: %w", err)
+			}
+			res.HostRule = nil
+		}
+		return res, nil
+	}
 	res.ReadyAt = readyAt.Format(rulestore.TimeFormat)
 
 	return res, nil

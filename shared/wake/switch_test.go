@@ -39,7 +39,9 @@ func TestSwitchTraffic(t *testing.T) {
 		// wantCreated: a CreateRule call.
 		wantCreated bool
 		// wantState of the rule afterwards.
-		wantState  rulestore.State
+		wantState rulestore.State
+		// wantNoRule: no host rule on the listener afterwards.
+		wantNoRule bool
 		superseded bool // no client made
 	}{
 		{
@@ -75,14 +77,14 @@ func TestSwitchTraffic(t *testing.T) {
 			wantState:  rulestore.Running,
 		},
 		{
-			name:   "superseded when finishing: Superseded, the host rule left to whoever took over",
-			setup:  func(w *world) { w.rules.supersedeAt = "FinishWake" },
-			health: health{"i-1": healthy()},
-			want: SwitchResult{Superseded: true, Targets: map[string]string{"i-1": "healthy"},
-				HostRule: &hostrule.Result{ARN: ruleARN(1), Priority: priority, Created: true}, ReadyAt: readyAt},
+			name:        "superseded when finishing: Superseded, the host rule it created taken back",
+			setup:       func(w *world) { w.rules.supersedeAt = "FinishWake" },
+			health:      health{"i-1": healthy()},
+			want:        SwitchResult{Superseded: true, Targets: map[string]string{"i-1": "healthy"}},
 			wantWrites:  []string{switching, "FinishWake " + ruleARN(1)},
 			wantCreated: true,
 			wantState:   rulestore.Starting,
+			wantNoRule:  true,
 		},
 		{
 			name:       "superseded when recording the phase: no host rule",
@@ -197,6 +199,9 @@ func TestSwitchTraffic(t *testing.T) {
 				if !at.Equal(wakeAt) {
 					t.Errorf("a write for the wake at %v, want %v", at, wakeAt)
 				}
+			}
+			if tt.wantNoRule && len(w.elb.rules) != 0 {
+				t.Errorf("host rules left: %v", w.elb.rules)
 			}
 			if w.rules.item.State != tt.wantState {
 				t.Errorf("rule %s, want %s", w.rules.item.State, tt.wantState)

@@ -96,6 +96,7 @@ type EC2 interface {
 // ELBv2 is the part of the Elastic Load Balancing client the steps use.
 type ELBv2 interface {
 	hostrule.ELBv2
+	DeleteRule(ctx context.Context, in *elbv2.DeleteRuleInput, optFns ...func(*elbv2.Options)) (*elbv2.DeleteRuleOutput, error)
 	DescribeTargetHealth(ctx context.Context, in *elbv2.DescribeTargetHealthInput, optFns ...func(*elbv2.Options)) (*elbv2.DescribeTargetHealthOutput, error)
 }
 
