@@ -84,6 +84,11 @@ type Options struct {
 	// 0015). Default: 400 ms, under the default interval. Negative: no
 	// override.
 	HealthCheckTimeout time.Duration
+	// KumoEnv adds environment variables to kumo's process, after (and so
+	// overriding) the ones the runner sets: settings without an option of
+	// their own, e.g. KUMO_EVENTBRIDGE_SCHEDULE_SCALE=60 (patch 0020) to
+	// fire rate(1 minute) rules every second. Default: none.
+	KumoEnv map[string]string
 }
 
 // Runner defaults of the timing options; see Options.
@@ -181,6 +186,7 @@ func Start(ctx context.Context, opts Options) (*Backend, error) {
 		"AWS_REGION="+opts.Region,
 		"AWS_DEFAULT_REGION="+opts.Region,
 	)
+	cmd.Env = append(cmd.Env, sortedEnv(opts.KumoEnv)...)
 	cmd.Stdout, cmd.Stderr = opts.Output, opts.Output
 	cmd.SysProcAttr = childAttr()
 
