@@ -11,7 +11,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/autostop/autostop/shared/awsenv"
 	"github.com/autostop/autostop/shared/ruledoc"
@@ -24,13 +23,13 @@ import (
 
 func main() {
 	cfg, log := awsenv.Setup()
-	table, err := rulestore.TableNameFromEnv()
+	store, err := rulestore.FromEnv(cfg)
 	if err != nil {
 		log.Error("configuration", "error", err)
 		os.Exit(1)
 	}
 	deps := rulerollback.Deps{
-		Store:   rulestore.New(dynamodb.NewFromConfig(cfg), table),
+		Store:   store,
 		Clients: func(region string) ruletarget.Clients { return ruletarget.NewClients(cfg, region) },
 	}
 

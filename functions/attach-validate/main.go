@@ -12,7 +12,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/autostop/autostop/shared/awsenv"
 	"github.com/autostop/autostop/shared/ruledoc"
@@ -23,12 +22,12 @@ import (
 
 func main() {
 	cfg, log := awsenv.Setup()
-	table, err := rulestore.TableNameFromEnv()
+	store, err := rulestore.FromEnv(cfg)
 	if err != nil {
 		log.Error("configuration", "error", err)
 		os.Exit(1)
 	}
-	deps := rulevalidate.NewDeps(cfg, rulestore.New(dynamodb.NewFromConfig(cfg), table))
+	deps := rulevalidate.NewDeps(cfg, store)
 
 	lambda.Start(steperr.Handler(func(ctx context.Context, raw json.RawMessage) (ruledoc.Validated, error) {
 		in, detail, err := rulevalidate.Decode(raw)

@@ -9,7 +9,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/autostop/autostop/shared/awsenv"
 	"github.com/autostop/autostop/shared/ruledoc"
@@ -20,12 +19,11 @@ import (
 
 func main() {
 	cfg, log := awsenv.Setup()
-	table, err := rulestore.TableNameFromEnv()
+	store, err := rulestore.FromEnv(cfg)
 	if err != nil {
 		log.Error("configuration", "error", err)
 		os.Exit(1)
 	}
-	store := rulestore.New(dynamodb.NewFromConfig(cfg), table)
 
 	lambda.Start(steperr.Handler(func(ctx context.Context, in ruledoc.DetachInput) (ruledoc.Found, error) {
 		res, err := ruleitem.Find(ctx, store, in)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/autostop/autostop/shared/rulestore"
@@ -36,7 +35,7 @@ func FromEnv(cfg aws.Config, log *slog.Logger) (*Manager, error) {
 // WakeFromEnv returns the rules table and the WakeRule starter named by
 // RULES_TABLE_NAME and WAKE_STATE_MACHINE_ARN.
 func WakeFromEnv(cfg aws.Config) (*rulestore.Store, StateMachineWaker, error) {
-	table, err := rulestore.TableNameFromEnv()
+	store, err := rulestore.FromEnv(cfg)
 	if err != nil {
 		return nil, StateMachineWaker{}, err
 	}
@@ -45,7 +44,7 @@ func WakeFromEnv(cfg aws.Config) (*rulestore.Store, StateMachineWaker, error) {
 		return nil, StateMachineWaker{}, fmt.Errorf("%s=%q is not a state machine ARN", EnvWakeStateMachineARN, arn)
 	}
 
-	return rulestore.New(dynamodb.NewFromConfig(cfg), table), StateMachineWaker{Client: sfn.NewFromConfig(cfg), StateMachineARN: arn}, nil
+	return store, StateMachineWaker{Client: sfn.NewFromConfig(cfg), StateMachineARN: arn}, nil
 }
 
 // WakeAttached is the WakeRunningRule step of AttachRule: a rule just

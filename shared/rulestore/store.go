@@ -129,14 +129,16 @@ func New(db DynamoDB, table string) *Store {
 	return &Store{db: db, table: table, now: time.Now}
 }
 
-// TableNameFromEnv reads the table's name from EnvTableName.
-func TableNameFromEnv() (string, error) {
+// FromEnv returns a store over the table named by EnvTableName, through a
+// DynamoDB client of cfg: how every function that reads or writes rules
+// starts.
+func FromEnv(cfg aws.Config) (*Store, error) {
 	name := os.Getenv(EnvTableName)
 	if name == "" {
-		return "", fmt.Errorf("%s is not set: the rules table's name is required", EnvTableName)
+		return nil, fmt.Errorf("%s is not set: the rules table's name is required", EnvTableName)
 	}
 
-	return name, nil
+	return New(dynamodb.NewFromConfig(cfg), name), nil
 }
 
 // ErrNotFound: no rule answers the host.

@@ -16,12 +16,12 @@ import (
 // each result or error as JSON with the wake it belongs to.
 func Run[Out any](name string, step func(context.Context, Deps, Input) (Out, error)) {
 	cfg, log := awsenv.Setup()
-	table, err := rulestore.TableNameFromEnv()
+	store, err := rulestore.FromEnv(cfg)
 	if err != nil {
 		log.Error("configuration", "error", err)
 		os.Exit(1)
 	}
-	deps := NewDeps(cfg, table)
+	deps := NewDeps(cfg, store)
 
 	lambda.Start(steperr.Handler(func(ctx context.Context, in Input) (Out, error) {
 		l := log.With("step", name, "execution", in.Execution, "host", in.Host, "wakeRequestedAt", in.WakeRequestedAt)

@@ -282,7 +282,7 @@ func TestStartInstancesRecordsTheExecution(t *testing.T) {
 // TestNewDeps: the EC2 and ELBv2 clients are made for the region asked for
 // (the rule's), whatever the function's.
 func TestNewDeps(t *testing.T) {
-	d := NewDeps(aws.Config{Region: "us-east-1"}, "autostop-rules")
+	d := NewDeps(aws.Config{Region: "us-east-1"}, rulestore.New(nil, "autostop-rules"))
 	if d.Rules == nil || d.Now != nil || d.Sleep != nil {
 		t.Fatalf("NewDeps = %+v", d)
 	}
