@@ -131,6 +131,17 @@ func Description() App {
 	return join(provisioning(), wake(), rules())
 }
 
+// step is a workflow step's function: 128 MB, the given timeout, and
+// environment variables naming the app's own resources.
+func step(id, description string, timeout int32, env map[string]Value) Function {
+	return Function{ID: id, Description: description, TimeoutSec: timeout, MemoryMB: 128, EnvRefs: env}
+}
+
+// rulesTableEnv names the rules table for the functions that use it.
+func rulesTableEnv() map[string]Value {
+	return map[string]Value{rulestore.EnvTableName: {Table: RulesTable}}
+}
+
 // join merges parts of the app; buses of the same name merge their rules.
 func join(parts ...App) App {
 	var out App
@@ -157,22 +168,18 @@ func join(parts ...App) App {
 // rules table. (Its event starter moved to rules(): events start AttachRule,
 // which provisions through a nested execution.)
 func provisioning() App {
-	step := func(id, description string, timeout int32) Function {
-		return Function{ID: id, Description: description, TimeoutSec: timeout, MemoryMB: 128}
-	}
-
 	return App{
 		Functions: []Function{
-			step("validate", "ProvisionLoadBalancer: checks the request before anything is created", 30),
-			step("ensure-load-balancer", "ProvisionLoadBalancer: finds, adopts or creates the ALB", 60),
+			step("validate", "ProvisionLoadBalancer: checks the request before anything is created", 30, nil),
+			step("ensure-load-balancer", "ProvisionLoadBalancer: finds, adopts or creates the ALB", 60, nil),
 			{
 				ID: "ensure-proxy-target", Description: "ProvisionLoadBalancer: proxy function alias, Lambda target group, invoke permission",
 				TimeoutSec: 60, MemoryMB: 128, Env: map[string]string{"PROXY_FUNCTION_NAME": NamePrefix + "proxy"},
 			},
-			step("ensure-certificate", "ProvisionLoadBalancer: attaches or issues the ACM certificate", 60),
-			step("ensure-listeners", "ProvisionLoadBalancer: HTTPS and HTTP listeners", 60),
-			step("ensure-dns", "ProvisionLoadBalancer: wildcard record in Route 53, or the CNAME to add", 60),
-			step("rollback", "ProvisionLoadBalancer: deletes what a failed execution created", 300),
+			step("ensure-certificate", "ProvisionLoadBalancer: attaches or issues the ACM certificate", 60, nil),
+			step("ensure-listeners", "ProvisionLoadBalancer: HTTPS and HTTP listeners", 60, nil),
+			step("ensure-dns", "ProvisionLoadBalancer: wildcard record in Route 53, or the CNAME to add", 60, nil),
+			step("rollback", "ProvisionLoadBalancer: deletes what a failed execution created", 300, nil),
 		},
 		Tables: []Table{{
 			ID:           RulesTable,

@@ -15,10 +15,7 @@ const (
 // their step functions, and the events that start them (the bus "autostop",
 // its rule and the starter function).
 func rules() App {
-	table := map[string]Value{rulestore.EnvTableName: {Table: RulesTable}}
-	step := func(id, description string, timeout int32, env map[string]Value) Function {
-		return Function{ID: id, Description: description, TimeoutSec: timeout, MemoryMB: 128, EnvRefs: env}
-	}
+	table := rulesTableEnv()
 
 	return App{
 		Functions: []Function{

@@ -15,10 +15,7 @@ const (
 // wake is the runtime's wake half: the proxy-manager function behind every
 // load balancer's default rule, and the WakeRule workflow it starts.
 func wake() App {
-	table := map[string]Value{rulestore.EnvTableName: {Table: RulesTable}}
-	step := func(id, description string, timeout int32) Function {
-		return Function{ID: id, Description: description, TimeoutSec: timeout, MemoryMB: 128, EnvRefs: table}
-	}
+	table := rulesTableEnv()
 
 	return App{
 		Functions: []Function{
@@ -35,11 +32,11 @@ func wake() App {
 					EnvWakeStateMachineARN: {StateMachine: WakeRule},
 				},
 			},
-			step("wake-start-instances", "WakeRule: starts the rule's stopped instances", 30),
+			step("wake-start-instances", "WakeRule: starts the rule's stopped instances", 30, table),
 			// Watches up to WakeWatchSeconds (50 s on AWS) per invocation.
-			step("wake-wait-ready", "WakeRule: waits until the rule's instances run and its targets are healthy", 65),
-			step("wake-switch-traffic", "WakeRule: adds the host listener rule and records the rule running", 30),
-			step("wake-record-failure", "WakeRule: records a failed wake on the rule", 30),
+			step("wake-wait-ready", "WakeRule: waits until the rule's instances run and its targets are healthy", 65, table),
+			step("wake-switch-traffic", "WakeRule: adds the host listener rule and records the rule running", 30, table),
+			step("wake-record-failure", "WakeRule: records a failed wake on the rule", 30, table),
 		},
 		StateMachines: []StateMachine{{
 			ID:      WakeRule,
