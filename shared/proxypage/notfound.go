@@ -1,7 +1,6 @@
 package proxypage
 
 import (
-	"encoding/json"
 	"html"
 	"net/http"
 
@@ -21,14 +20,10 @@ func NotFound(req events.ALBTargetGroupRequest) events.ALBTargetGroupResponse {
 	msg := "no AutoStopping rule for host " + host
 
 	if Classify(req) != KindBrowser {
-		contentType, body := ctText, msg+"\n"
-		if prefersJSON(headerList(req, "accept"), headerValue(req, "content-type")) {
-			b, _ := json.Marshal(struct {
-				Error string `json:"error"`
-				Host  string `json:"host"`
-			}{msg, host}) // cannot fail: strings
-			contentType, body = ctJSON, string(b)
-		}
+		contentType, body := textOrJSON(req, msg, struct {
+			Error string `json:"error"`
+			Host  string `json:"host"`
+		}{msg, host})
 		return respond(req, http.StatusNotFound, body, header{hContentType, contentType}, header{hAutostop, "not-found"})
 	}
 

@@ -51,13 +51,9 @@ func TooBusy(req events.ALBTargetGroupRequest, w Wake) events.ALBTargetGroupResp
 
 // unavailable writes a 503 with msg in the body shape the client prefers.
 func unavailable(req events.ALBTargetGroupRequest, w Wake, answer, msg string) events.ALBTargetGroupResponse {
-	contentType, body := ctText, msg+"\n"
-	if prefersJSON(headerList(req, "accept"), headerValue(req, "content-type")) {
-		b, _ := json.Marshal(UnavailableBody{
-			Error: msg, Rule: w.Rule, Phase: w.Phase.normal(), RetryAfterSeconds: w.retryAfterSeconds(),
-		})
-		contentType, body = ctJSON, string(b)
-	}
+	contentType, body := textOrJSON(req, msg, UnavailableBody{
+		Error: msg, Rule: w.Rule, Phase: w.Phase.normal(), RetryAfterSeconds: w.retryAfterSeconds(),
+	})
 	if req.HTTPMethod == http.MethodHead {
 		body = ""
 	}
@@ -74,4 +70,16 @@ func phaseText(p Phase) string {
 	l := p.Label()
 
 	return strings.ToLower(l[:1]) + l[1:]
+}
+
+// textOrJSON is the body of an answer to a client that is not a browser:
+// doc as JSON when the client prefers JSON (see Unavailable), else msg as
+// text/plain. doc holds strings and numbers only, so encoding cannot fail.
+func textOrJSON(req events.ALBTargetGroupRequest, msg string, doc any) (contentType, body string) {
+	if !prefersJSON(headerList(req, "accept"), headerValue(req, "content-type")) {
+		return ctText, msg + "\n"
+	}
+	b, _ := json.Marshal(doc)
+
+	return ctJSON, string(b)
 }
