@@ -17,10 +17,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -82,10 +84,14 @@ func New(target string) (*Proxy, error) {
 			pending.Status = resp.StatusCode
 			pending.Duration = time.Since(pending.start)
 			p.record(*pending)
+			resp.Body = &watchedBody{ReadCloser: resp.Body, call: *pending, ctx: resp.Request.Context(), log: rp.ErrorLog}
 		}
 
 		return nil
 	}
+	// Errors name the proxy, so that a cut response in a test's log says
+	// which of the local backend's proxies cut it.
+	rp.ErrorLog = log.New(os.Stderr, "awsproxy: ", log.LstdFlags|log.Lmicroseconds)
 	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 		if pending, ok := r.Context().Value(pendingKey{}).(*Call); ok {
 			pending.Status = http.StatusBadGateway
@@ -210,6 +216,10 @@ func (p *Proxy) pollChan(function string) chan struct{} {
 
 const runtimePrefix = "/_runtime/"
 
+// maxRequestBody bounds a forwarded API request (Lambda's CreateFunction
+// with a zip of the largest bootstrap is the biggest, well under it).
+const maxRequestBody = 256 << 20
+
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, caller string) {
 	if strings.HasPrefix(r.URL.Path, runtimePrefix) {
 		p.serveRuntime(w, r)
@@ -218,14 +228,24 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, caller string) {
 
 	start := time.Now()
 
+	// The whole request is read before it is forwarded (AWS API requests
+	// are small): the backend then gets it from memory, and a request body
+	// that fails half way is the caller's 400, never a connection to the
+	// backend torn down while its response is being relayed.
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+	switch {
+	case err != nil:
+		http.Error(w, "read request body: "+err.Error(), http.StatusBadRequest)
+		return
+	case len(body) > maxRequestBody:
+		http.Error(w, "request body over the proxy's limit", http.StatusRequestEntityTooLarge)
+		return
+	}
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	r.Header.Del("Transfer-Encoding")
+	r.TransferEncoding = nil
 	var form url.Values
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, "read request body: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
 		form, _ = url.ParseQuery(string(body))
 	}
 
@@ -335,4 +355,26 @@ func (p *Proxy) nextRequestID() string {
 	p.requestID++
 
 	return fmt.Sprintf("00000000-0000-4000-8000-%012d", p.requestID)
+}
+
+// watchedBody logs a failed read of a forwarded response's body with the
+// call it belongs to and whether the caller had gone: the proxy can then
+// only cut the response short, and the caller sees it as an unexpected EOF.
+type watchedBody struct {
+	io.ReadCloser
+	call Call
+	ctx  context.Context
+	log  *log.Logger
+	read int64
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.read += int64(n)
+	if err != nil && err != io.EOF {
+		b.log.Printf("%s %s.%s: reading the backend's response failed after %d bytes, %s after the call (caller's context: %v): %v",
+			b.call.Caller, b.call.Service, b.call.Operation, b.read, time.Since(b.call.start).Round(time.Millisecond), b.ctx.Err(), err)
+	}
+
+	return n, err
 }

@@ -63,7 +63,8 @@ func (f *fakeRules) BeginWake(_ context.Context, host string, staleBefore time.T
 	if !ok {
 		return rulestore.Item{}, false, rulestore.ErrNotFound
 	}
-	if it.State == rulestore.Stopped || it.State == rulestore.Stopping || it.State == rulestore.Starting && it.WakeRequestedAt.Before(staleBefore) {
+	if it.Broken == "" && (it.State == rulestore.Stopped || it.State == rulestore.Stopping && it.SleepRequestedAt.Before(staleBefore) ||
+		it.State == rulestore.Starting && it.WakeRequestedAt.Before(staleBefore)) {
 		it.State, it.Phase, it.LastError, it.WakeRequestedAt = rulestore.Starting, rulestore.PhaseStarting, "", time.Now()
 		it.Version++
 		f.items[host] = it
@@ -113,6 +114,23 @@ func (f *fakeRules) ReleaseHold(_ context.Context, host string, lease rulestore.
 	f.items[host] = it
 
 	return nil
+}
+
+func (f *fakeRules) WantWake(_ context.Context, host string) (rulestore.Item, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	it, ok := f.items[host]
+	if !ok {
+		return rulestore.Item{}, false, rulestore.ErrNotFound
+	}
+	if it.State != rulestore.Stopping {
+		return it, false, nil
+	}
+	it.WakeWanted = true
+	it.Version++
+	f.items[host] = it
+
+	return it, true, nil
 }
 
 func (f *fakeRules) set(host string, change func(*rulestore.Item)) {

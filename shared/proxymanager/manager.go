@@ -43,6 +43,7 @@ type Rules interface {
 	FailWake(ctx context.Context, host string, wakeRequestedAt time.Time, reason string) (bool, error)
 	AcquireHold(ctx context.Context, host string, lease rulestore.Lease, max int) (bool, error)
 	ReleaseHold(ctx context.Context, host string, lease rulestore.Lease) error
+	WantWake(ctx context.Context, host string) (rulestore.Item, bool, error)
 }
 
 // Waker starts the wake of a rule this invocation moved to starting.
@@ -63,9 +64,9 @@ type Config struct {
 	// running (default 2 s): it reached the proxy because the switch is in
 	// flight, and is answered 307 after it.
 	RunningHold time.Duration
-	// StaleWakeAfter: a rule starting for longer than this is woken again
-	// by the next request (default 20 min, beyond the wake workflow's own
-	// bound).
+	// StaleWakeAfter: a rule starting or stopping for longer than this is
+	// woken again by the next request (default 20 min, beyond the wake and
+	// sleep workflows' own bounds).
 	StaleWakeAfter time.Duration
 }
 
@@ -142,10 +143,20 @@ func (m *Manager) Handle(ctx context.Context, req events.ALBTargetGroupRequest) 
 	}
 
 	// Polls only read: a page left open on a failed wake must not start
-	// one wake after another.
-	if kind != proxypage.KindPoll && (it.State == rulestore.Stopped || it.State == rulestore.Stopping ||
-		it.State == rulestore.Starting && it.WakeRequestedAt.Before(m.now().Add(-m.cfg.StaleWakeAfter))) {
+	// one wake after another. A broken rule is never woken: the answers
+	// say why.
+	stale := m.now().Add(-m.cfg.StaleWakeAfter)
+	switch {
+	case kind == proxypage.KindPoll || it.Broken != "":
+	case it.State == rulestore.Stopped,
+		it.State == rulestore.Starting && it.WakeRequestedAt.Before(stale),
+		it.State == rulestore.Stopping && it.SleepRequestedAt.Before(stale):
 		it = m.wake(ctx, it)
+	case it.State == rulestore.Stopping && !it.WakeWanted:
+		// The idle watcher is stopping the instances: starting them now
+		// would race the stop. The sleep wakes the rule as soon as they
+		// are stopped.
+		it = m.wantWake(ctx, it)
 	}
 
 	switch kind {
@@ -172,6 +183,26 @@ func (m *Manager) wake(ctx context.Context, it rulestore.Item) rulestore.Item {
 		log.ErrorContext(ctx, "start wake", "error", err.Error())
 	case won:
 		log.InfoContext(ctx, "waking rule", "instances", now.Rule.InstanceIDs, "version", now.Version)
+	}
+	m.cache.put(now.Host, now)
+
+	return now
+}
+
+// wantWake asks the sleep under way to wake the rule once its instances
+// are stopped. It returns the rule as it is now.
+func (m *Manager) wantWake(ctx context.Context, it rulestore.Item) rulestore.Item {
+	now, set, err := m.rules.WantWake(ctx, it.Host)
+	if err != nil {
+		m.log.ErrorContext(ctx, "ask for a wake after the sleep", "host", it.Host, "error", err.Error())
+		return it
+	}
+	switch {
+	case set:
+		m.log.InfoContext(ctx, "wake wanted after the sleep", "host", it.Host, "rule", it.Rule.Name)
+	case now.State == rulestore.Stopped && now.Broken == "":
+		// The sleep finished between the read and the write: wake it.
+		return m.wake(ctx, now)
 	}
 	m.cache.put(now.Host, now)
 
@@ -226,7 +257,7 @@ func (m *Manager) hold(ctx context.Context, req events.ALBTargetGroupRequest, it
 		case it.State == rulestore.Running:
 			// Switched meanwhile: the repeat goes to the instances.
 			return proxypage.Redirect(req)
-		case it.State == rulestore.Stopped && it.LastError != "":
+		case it.State == rulestore.Stopped && it.LastError != "", it.Broken != "":
 			return proxypage.Unavailable(req, m.wakeView(it))
 		}
 		wait := min(m.cfg.HoldPoll, deadline.Sub(m.now()))
@@ -247,6 +278,8 @@ func (m *Manager) hold(ctx context.Context, req events.ALBTargetGroupRequest, it
 func (m *Manager) wakeView(it rulestore.Item) proxypage.Wake {
 	w := proxypage.Wake{Rule: it.Rule.Name, Started: it.WakeRequestedAt, Now: m.now()}
 	switch {
+	case it.Broken != "":
+		w.Phase, w.Error = proxypage.PhaseFailed, "this app cannot be started: "+it.Broken
 	case it.State == rulestore.Stopped && it.LastError != "":
 		w.Phase, w.Error = proxypage.PhaseFailed, it.LastError
 	case it.State == rulestore.Running:

@@ -33,6 +33,12 @@ func TestHandle(t *testing.T) {
 	failed.LastError = "targets never became healthy"
 	hidden := testItem(rulestore.Stopped)
 	hidden.Rule.HideProgressPage = true
+	stopping := testItem(rulestore.Stopping)
+	stopping.SleepRequestedAt = time.Now()
+	staleStopping := testItem(rulestore.Stopping)
+	staleStopping.SleepRequestedAt = time.Now().Add(-time.Hour)
+	broken := testItem(rulestore.Stopped)
+	broken.Broken = "instance i-0abc was terminated outside autostop"
 
 	tests := []struct {
 		name      string
@@ -44,13 +50,21 @@ func TestHandle(t *testing.T) {
 		wantIn    []string // parts of the body
 		wantHdr   map[string]string
 		wantState rulestore.State
+		// wantWakeWanted: the rule's sleep was asked to wake it.
+		wantWakeWanted bool
 	}{
 		{name: "unknown host: 404, nothing woken", req: browser, wantCode: 404, wantIn: []string{"No AutoStopping rule"}},
 		{name: "a rule being detached: 404, nothing woken", item: ptr(testItem(rulestore.Detaching)), req: apiJSON, wantCode: 404, wantState: rulestore.Detaching},
 		{name: "browser wakes a stopped rule and gets the progress page", item: ptr(testItem(rulestore.Stopped)), req: browser,
 			wantCode: 503, wantWakes: 1, wantIn: []string{"demo", "Starting instances"},
 			wantHdr: map[string]string{"retry-after": "", "cache-control": "no-store", "x-autostop": "progress; phase=starting"}, wantState: rulestore.Starting},
-		{name: "a stopping rule is woken too", item: ptr(testItem(rulestore.Stopping)), req: browser, wantCode: 503, wantWakes: 1, wantState: rulestore.Starting},
+		{name: "a stopping rule is not started under the sleep: its sleep is asked to wake it", item: &stopping, req: browser,
+			wantCode: 503, wantIn: []string{"Starting instances"}, wantState: rulestore.Stopping, wantWakeWanted: true},
+		{name: "a rule stopping for too long is woken", item: &staleStopping, req: browser, wantCode: 503, wantWakes: 1, wantState: rulestore.Starting},
+		{name: "a broken rule is never woken: the page says why", item: &broken, req: browser, wantCode: 503,
+			wantIn: []string{"cannot be started: instance i-0abc was terminated"}, wantState: rulestore.Stopped},
+		{name: "a broken rule: API clients are told at once", item: &broken, req: apiJSON, wantCode: 503,
+			wantIn: []string{"cannot be started"}, wantHdr: map[string]string{"content-type": "application/json"}, wantState: rulestore.Stopped},
 		{name: "a starting rule is not woken again", item: ptr(testItem(rulestore.Starting)), req: browser, wantCode: 503, wantState: rulestore.Starting},
 		{name: "a poll never wakes", item: ptr(testItem(rulestore.Stopped)), req: poll, wantCode: 503,
 			wantHdr: map[string]string{"content-type": "application/json"}, wantState: rulestore.Stopped},
@@ -100,6 +114,11 @@ func TestHandle(t *testing.T) {
 			if tt.wantState != "" {
 				if got := rules.item(testHost).State; got != tt.wantState {
 					t.Errorf("rule state %s, want %s", got, tt.wantState)
+				}
+			}
+			if tt.item != nil {
+				if got := rules.item(testHost).WakeWanted; got != tt.wantWakeWanted {
+					t.Errorf("wakeWanted %v, want %v", got, tt.wantWakeWanted)
 				}
 			}
 		})

@@ -37,6 +37,10 @@ type Rule struct {
 	// IdleMinutes without requests after which the instances are stopped
 	// (1–1440).
 	IdleMinutes int `json:"idleMinutes"`
+	// DryRun: the idle watcher decides as usual but, instead of stopping
+	// an idle rule, logs "would stop" with the figures it used and counts
+	// it in the Autostop/WouldStop metric. Nothing is changed.
+	DryRun bool `json:"dryRun,omitempty"`
 	// HideProgressPage: browsers are held and redirected like API clients
 	// instead of seeing the progress page while the instances start.
 	HideProgressPage bool `json:"hideProgressPage,omitempty"`

@@ -104,6 +104,23 @@ type Item struct {
 	// LastError says why the last wake or sleep failed; cleared by the
 	// next wake.
 	LastError string `json:"lastError,omitempty"`
+	// SleepRequestedAt identifies the current (or last) sleep: when the
+	// idle watcher moved the rule to stopping.
+	SleepRequestedAt time.Time `json:"sleepRequestedAt,omitempty"`
+	// SleepReason says why: SleepIdle, SleepStoppedOutside,
+	// SleepTerminatedOutside.
+	SleepReason SleepReason `json:"sleepReason,omitempty"`
+	// SleepExecution is the ARN of the sleep's execution, its audit log.
+	SleepExecution string `json:"sleepExecution,omitempty"`
+	// StoppedAt is when the last sleep finished.
+	StoppedAt time.Time `json:"stoppedAt,omitempty"`
+	// WakeWanted is set by a request that reached a stopping rule: the
+	// sleep wakes the rule again as soon as its instances are stopped.
+	WakeWanted bool `json:"wakeWanted,omitempty"`
+	// Broken says why the rule cannot be woken (an instance was
+	// terminated outside autostop). Nothing wakes a broken rule; the
+	// proxy shows the reason. Detach and attach the rule again to clear it.
+	Broken string `json:"broken,omitempty"`
 	// Holds are the leases of the requests held for this rule right now
 	// (a string set, absent when empty). See AcquireHold.
 	Holds []Lease `json:"holds,omitempty,stringset"`

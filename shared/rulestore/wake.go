@@ -14,27 +14,31 @@ import (
 	"github.com/autostop/autostop/shared/rule"
 )
 
-// BeginWake moves a stopped (or stopping) rule to starting, phase starting,
-// in one conditional write: of any number of callers racing, exactly one
-// gets won true and starts the wake; the others get won false and the item
-// as it is now. It records when the wake was requested and clears the last
-// error.
+// BeginWake moves a stopped rule to starting, phase starting, in one
+// conditional write: of any number of callers racing, exactly one gets won
+// true and starts the wake; the others get won false and the item as it is
+// now. It records when the wake was requested and clears the last error and
+// WakeWanted. A broken rule is never woken.
 //
 // A rule that has been starting since before staleBefore counts as stopped
-// too: its wake's workflow ended without resetting it (it cannot normally:
-// every failure path of the workflow does), and a rule must not stay
-// starting for ever.
+// too, and so does one stopping since before staleBefore: its workflow
+// ended without resetting it (it cannot normally: every failure path of
+// the workflows does), and a rule must not stay starting or stopping for
+// ever. A rule stopping in time is not woken here: its sleep wakes it once
+// the instances are stopped (WantWake).
 func (s *Store) BeginWake(ctx context.Context, host string, staleBefore time.Time) (it Item, won bool, err error) {
 	host = rule.NormalizeHost(host)
 	now := s.now().UTC()
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 key(host),
-		UpdateExpression:    aws.String("SET #state = :starting, #phase = :phaseStarting, #version = #version + :one, #wakeAt = :now REMOVE #lastError, #wakeExec"),
-		ConditionExpression: aws.String("attribute_exists(#host) AND (#state = :stopped OR #state = :stopping OR (#state = :starting AND #wakeAt < :stale))"),
+		TableName:        aws.String(s.table),
+		Key:              key(host),
+		UpdateExpression: aws.String("SET #state = :starting, #phase = :phaseStarting, #version = #version + :one, #wakeAt = :now REMOVE #lastError, #wakeExec, #wakeWanted"),
+		ConditionExpression: aws.String("attribute_exists(#host) AND attribute_not_exists(#broken) AND (#state = :stopped OR " +
+			"(#state = :stopping AND #sleepAt < :stale) OR (#state = :starting AND #wakeAt < :stale))"),
 		ExpressionAttributeNames: map[string]string{
 			"#host": PartitionKey, "#state": "state", "#phase": "phase", "#version": "version", "#wakeAt": "wakeRequestedAt",
-			"#lastError": "lastError", "#wakeExec": "wakeExecution",
+			"#lastError": "lastError", "#wakeExec": "wakeExecution", "#wakeWanted": "wakeWanted", "#broken": "broken",
+			"#sleepAt": "sleepRequestedAt",
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":starting":      &types.AttributeValueMemberS{Value: string(Starting)},
@@ -102,12 +106,25 @@ type wakeUpdate struct {
 // updateWake applies u, with the version bumped, if the rule is starting
 // since wakeRequestedAt.
 func (s *Store) updateWake(ctx context.Context, host string, wakeRequestedAt time.Time, u wakeUpdate) (bool, error) {
+	_, changed, err := s.updateIf(ctx, host, Starting, "wakeRequestedAt", wakeRequestedAt, u)
+	if err != nil {
+		return false, fmt.Errorf("update the wake of %s: %w", rule.NormalizeHost(host), err)
+	}
+
+	return changed, nil
+}
+
+// updateIf applies u, with the version bumped, if the rule is in state
+// since at (the item's attribute since holds at): the writes of a wake's or
+// a sleep's steps, which must not change a rule that has moved on. It
+// returns the item as written when it did.
+func (s *Store) updateIf(ctx context.Context, host string, state State, since string, at time.Time, u wakeUpdate) (Item, bool, error) {
 	host = rule.NormalizeHost(host)
-	names := map[string]string{"#state": "state", "#wakeAt": "wakeRequestedAt", "#version": "version"}
+	names := map[string]string{"#state": "state", "#since": since, "#version": "version"}
 	values := map[string]types.AttributeValue{
-		":starting": str(string(Starting)),
-		":wakeAt":   str(wakeRequestedAt.UTC().Format(TimeFormat)),
-		":one":      &types.AttributeValueMemberN{Value: "1"},
+		":state": str(string(state)),
+		":since": str(at.UTC().Format(TimeFormat)),
+		":one":   &types.AttributeValueMemberN{Value: "1"},
 	}
 	sets := []string{"#version = #version + :one"}
 	for _, k := range sortedKeys(u.set) {
@@ -125,21 +142,23 @@ func (s *Store) updateWake(ctx context.Context, host string, wakeRequestedAt tim
 		expr += " REMOVE " + strings.Join(rm, ", ")
 	}
 
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       key(host),
 		UpdateExpression:          aws.String(expr),
-		ConditionExpression:       aws.String("#state = :starting AND #wakeAt = :wakeAt"),
+		ConditionExpression:       aws.String("#state = :state AND #since = :since"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
+		ReturnValues:              types.ReturnValueAllNew,
 	})
 	switch {
 	case err == nil:
-		return true, nil
+		it, err := decode(out.Attributes)
+		return it, err == nil, err
 	case isConditionFailed(err):
-		return false, nil
+		return Item{}, false, nil
 	default:
-		return false, fmt.Errorf("update the wake of %s: %w", host, err)
+		return Item{}, false, err
 	}
 }
 
