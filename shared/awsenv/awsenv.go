@@ -17,6 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
+// DefaultRequestMinCompressSizeBytes is the SDK's default threshold for
+// compressing a request body.
+const DefaultRequestMinCompressSizeBytes = 10240
+
 // Config returns the function's SDK configuration. It fails when the region
 // or the credentials are missing, as they never are inside Lambda.
 func Config() (aws.Config, error) {
@@ -36,6 +40,10 @@ func Config() (aws.Config, error) {
 	cfg := aws.Config{
 		Region:      region,
 		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))),
+		// config.LoadDefaultConfig's default: only request bodies of 10
+		// KiB or more are gzipped (CloudWatch's PutMetricData). The zero
+		// value would compress every one, however small.
+		RequestMinCompressSizeBytes: DefaultRequestMinCompressSizeBytes,
 	}
 	if endpoint := os.Getenv("AWS_ENDPOINT_URL"); endpoint != "" {
 		cfg.BaseEndpoint = aws.String(endpoint)

@@ -40,6 +40,11 @@ func TestConfig(t *testing.T) {
 			if cfg.Region != tt.wantRegion || aws.ToString(cfg.BaseEndpoint) != tt.wantEndpoint {
 				t.Errorf("region %q endpoint %q", cfg.Region, aws.ToString(cfg.BaseEndpoint))
 			}
+			// As config.LoadDefaultConfig: small requests are not gzipped.
+			if cfg.DisableRequestCompression || cfg.RequestMinCompressSizeBytes != 10240 {
+				t.Errorf("request compression: disabled %v, min %d bytes; want the SDK's default (10240)",
+					cfg.DisableRequestCompression, cfg.RequestMinCompressSizeBytes)
+			}
 			creds, err := cfg.Credentials.Retrieve(context.Background())
 			if err != nil || creds.AccessKeyID != tt.env["AWS_ACCESS_KEY_ID"] || creds.SessionToken != tt.env["AWS_SESSION_TOKEN"] {
 				t.Errorf("credentials %+v, %v", creds, err)

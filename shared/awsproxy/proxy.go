@@ -41,8 +41,9 @@ type Call struct {
 	start time.Time
 }
 
-// rule fails the Nth call of one operation.
+// rule fails the Nth call of one operation (by one caller, when set).
 type rule struct {
+	caller             string
 	service, operation string
 	nth                int
 	seen               int
@@ -164,6 +165,16 @@ func (p *Proxy) FailNth(service, operation string, nth int, fault Fault) {
 	p.rules = append(p.rules, &rule{service: service, operation: operation, nth: nth, fault: fault})
 }
 
+// FailNthBy is FailNth counting only the calls of one caller (a function's
+// physical name): a fault at one step of a workflow, whoever else calls the
+// same operation meanwhile.
+func (p *Proxy) FailNthBy(caller, service, operation string, nth int, fault Fault) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	p.rules = append(p.rules, &rule{caller: caller, service: service, operation: operation, nth: nth, fault: fault})
+}
+
 // ClearFaults removes every fault rule.
 func (p *Proxy) ClearFaults() {
 	p.mu.Lock()
@@ -251,7 +262,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, caller string) {
 
 	op := Identify(r, form)
 
-	if fault, ok := p.match(op); ok {
+	if fault, ok := p.match(caller, op); ok {
 		op.RequestID = p.nextRequestID()
 		p.record(Call{Caller: caller, Service: op.Service, Operation: op.Name, Mutating: op.Mutating,
 			Status: fault.status(), Fault: fault.Code, Duration: time.Since(start)})
@@ -324,12 +335,12 @@ func (w *statusWriter) Flush() {
 	}
 }
 
-func (p *Proxy) match(op Operation) (Fault, bool) {
+func (p *Proxy) match(caller string, op Operation) (Fault, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 
 	for _, r := range p.rules {
-		if r.operation != op.Name || (r.service != "" && r.service != op.Service) {
+		if r.operation != op.Name || (r.service != "" && r.service != op.Service) || (r.caller != "" && r.caller != caller) {
 			continue
 		}
 		r.seen++
@@ -341,10 +352,18 @@ func (p *Proxy) match(op Operation) (Fault, bool) {
 	return Fault{}, false
 }
 
+// MaxCalls bounds the calls the proxy keeps: a long-running local backend
+// (make up, with the idle watcher calling every second) drops the oldest
+// half when it is reached. Tests Reset long before.
+const MaxCalls = 100_000
+
 func (p *Proxy) record(c Call) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 
+	if len(p.calls) >= MaxCalls {
+		p.calls = append(p.calls[:0], p.calls[len(p.calls)-MaxCalls/2:]...)
+	}
 	p.calls = append(p.calls, c)
 }
 

@@ -50,6 +50,11 @@ type MetricsConfig struct {
 	// published as high-resolution (StorageResolution 1), as CloudWatch
 	// requires to read them back at that period.
 	Period time.Duration
+	// PublishDelay holds each period's datapoint back this long after the
+	// period ends, as CloudWatch makes the ALB's metrics readable minutes
+	// late: tests use it to show that the idle watcher's lag covers it.
+	// Default 0 (published as soon as the period ends).
+	PublishDelay time.Duration
 	// PublishTimeout bounds one PutMetricData call. Default
 	// DefaultPublishTimeout (10 s).
 	PublishTimeout time.Duration
@@ -173,7 +178,8 @@ func (p *MetricsPublisher) ObserveRequest(o Observation) {
 	b.count++
 }
 
-// Flush publishes every period that has ended by cfg.Now, oldest first. A
+// Flush publishes every period that has ended by cfg.Now (PublishDelay
+// ago), oldest first. A
 // datapoint that fails is kept for the next flush (up to
 // cfg.PublishAttempts); the error is returned.
 func (p *MetricsPublisher) Flush(ctx context.Context) error {
@@ -200,8 +206,9 @@ func (p *MetricsPublisher) Close() error {
 func (p *MetricsPublisher) run() {
 	defer close(p.done)
 	for {
+		// The next period end, plus the delay.
 		now := p.cfg.Now()
-		timer := time.NewTimer(now.Truncate(p.cfg.Period).Add(p.cfg.Period).Sub(now))
+		timer := time.NewTimer(now.Add(-p.cfg.PublishDelay).Truncate(p.cfg.Period).Add(p.cfg.Period + p.cfg.PublishDelay).Sub(now))
 		select {
 		case <-p.stop:
 			timer.Stop()
@@ -226,7 +233,7 @@ func (p *MetricsPublisher) run() {
 // flush publishes the ended periods (every period when all), one
 // PutMetricData per period and target group.
 func (p *MetricsPublisher) flush(ctx context.Context, all bool) error {
-	current := p.cfg.Now().UTC().Truncate(p.cfg.Period)
+	current := p.cfg.Now().UTC().Add(-p.cfg.PublishDelay).Truncate(p.cfg.Period)
 
 	p.mu.Lock()
 	type due struct {

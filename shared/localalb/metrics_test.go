@@ -124,6 +124,7 @@ func TestMetricsPublisher(t *testing.T) {
 	tests := []struct {
 		name   string
 		period time.Duration
+		delay  time.Duration
 		fail   func(n int) error
 		steps  []step
 		want   []put
@@ -182,6 +183,17 @@ func TestMetricsPublisher(t *testing.T) {
 			}(),
 		},
 		{
+			name:  "a publish delay holds a period back until it has passed",
+			delay: 90 * time.Second,
+			steps: []step{
+				{at: "12:00:10", observe: []Observation{lambda(testMetricsTG1)}},
+				{at: "12:01:10", observe: []Observation{lambda(testMetricsTG1)}, flush: true},
+				{at: "12:02:29", flush: true},
+				{at: "12:02:30", flush: true},
+			},
+			want: []put{want(tg1, "12:00:00", 1)},
+		},
+		{
 			name: "a failed datapoint is tried again at the next flush",
 			fail: func(n int) error {
 				if n == 1 {
@@ -214,7 +226,7 @@ func TestMetricsPublisher(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cw := &fakeCloudWatch{fail: tt.fail}
 			clock := &fakeClock{now: at("11:59:59")}
-			p, err := NewMetricsPublisher(cw, MetricsConfig{LoadBalancerARN: testMetricsLB, Period: tt.period, Now: clock.Now, Logger: testLogger(t)})
+			p, err := NewMetricsPublisher(cw, MetricsConfig{LoadBalancerARN: testMetricsLB, Period: tt.period, PublishDelay: tt.delay, Now: clock.Now, Logger: testLogger(t)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -96,6 +96,26 @@ func TestProxyRecordsAndInjectsFaults(t *testing.T) {
 	if calls[0].Fault != "" || calls[1].Fault != "AccessDenied" || calls[1].Status != 403 {
 		t.Errorf("faults recorded as %q/%q status %d", calls[0].Fault, calls[1].Fault, calls[1].Status)
 	}
+
+	// A fault for one caller: another caller's calls neither fail nor count.
+	otherURL, err := b.Proxy().Listen("other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherCfg, err := localaws.ConfigFor(ctx, otherURL, b.Region())
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherCfg.RetryMaxAttempts = 1
+	other := lambda.NewFromConfig(otherCfg)
+	b.Proxy().ClearFaults()
+	b.Proxy().FailNthBy("client", "lambda", "ListFunctions", 1, awsproxy.AccessDenied)
+	if _, err := other.ListFunctions(ctx, &lambda.ListFunctionsInput{}); err != nil {
+		t.Errorf("another caller's ListFunctions: %v", err)
+	}
+	if _, err := client.ListFunctions(ctx, &lambda.ListFunctionsInput{}); !errors.As(err, &apiErr) || apiErr.ErrorCode() != "AccessDenied" {
+		t.Errorf("the caller's first ListFunctions: got %v, want AccessDenied", err)
+	}
 }
 
 // TestNoOrphansAfterSignal runs a program that holds the backend with a

@@ -9,10 +9,14 @@ package steperr
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -44,6 +48,12 @@ type RollbackIncomplete struct{ Message string }
 // next request starts another.
 type NotReady struct{ Message string }
 
+// NotStopped: a rule's instances did not stop within the sleep's bound (or
+// one stayed pending through every try to stop it). Not retried: the sleep
+// ends with the rule stopped (its host rule is gone) and the reason as its
+// last error; the next request wakes it as usual.
+type NotStopped struct{ Message string }
+
 // Internal: anything else (an unexpected AWS error, a bug). Retried a few
 // times: most are transient.
 type Internal struct{ Message string }
@@ -55,11 +65,12 @@ func (e *Throttled) Error() string      { return e.Message }
 func (e *AccessDenied) Error() string   { return e.Message }
 func (e *Internal) Error() string       { return e.Message }
 func (e *NotReady) Error() string       { return e.Message }
+func (e *NotStopped) Error() string     { return e.Message }
 
 func (e *RollbackIncomplete) Error() string { return e.Message }
 
 // Names lists every error name a step can fail with.
-var Names = []string{"InvalidRequest", "Conflict", "NotFound", "Throttled", "AccessDenied", "Internal", "RollbackIncomplete", "NotReady"}
+var Names = []string{"InvalidRequest", "Conflict", "NotFound", "Throttled", "AccessDenied", "Internal", "RollbackIncomplete", "NotReady", "NotStopped"}
 
 // Invalid returns an InvalidRequest error.
 func Invalid(format string, a ...any) error { return &InvalidRequest{Message: sprintf(format, a...)} }
@@ -69,6 +80,9 @@ func Conflicting(format string, a ...any) error { return &Conflict{Message: spri
 
 // NotReadyYet returns a NotReady error.
 func NotReadyYet(format string, a ...any) error { return &NotReady{Message: sprintf(format, a...)} }
+
+// NotStoppedYet returns a NotStopped error.
+func NotStoppedYet(format string, a ...any) error { return &NotStopped{Message: sprintf(format, a...)} }
 
 // Missing returns a NotFound error.
 func Missing(format string, a ...any) error { return &NotFound{Message: sprintf(format, a...)} }
@@ -101,6 +115,7 @@ func Map(err error) error {
 		in  *Internal
 		ri  *RollbackIncomplete
 		nr  *NotReady
+		ns  *NotStopped
 	)
 	msg := err.Error()
 	switch {
@@ -120,6 +135,8 @@ func Map(err error) error {
 		return &RollbackIncomplete{Message: msg}
 	case errors.As(err, &nr):
 		return &NotReady{Message: msg}
+	case errors.As(err, &ns):
+		return &NotStopped{Message: msg}
 	}
 
 	var apiErr smithy.APIError
@@ -149,6 +166,61 @@ func Handler[In, Out any](fn func(context.Context, In) (Out, error)) func(contex
 
 		return out, nil
 	}
+}
+
+// Logged is Handler that also logs each invocation as one JSON line: "step
+// done" with the result, or "step failed" with the mapped error, each with
+// the step's name and the fields its input names (the execution, the rule
+// …), so that a function's log reads like its workflow's history.
+func Logged[In, Out any](log *slog.Logger, name string, fields func(In) []any, fn func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
+	mapped := Handler(fn)
+
+	return func(ctx context.Context, in In) (Out, error) {
+		l := log.With(append([]any{"step", name}, fields(in)...)...)
+		out, err := mapped(ctx, in)
+		if err != nil {
+			l.Error("step failed", "error", err.Error())
+			return out, err
+		}
+		l.Info("step done", "result", out)
+		return out, nil
+	}
+}
+
+// MaxReasonLength bounds a reason made by Reason.
+const MaxReasonLength = 1000
+
+// Reason turns an error a Catch caught (its name and cause) into a
+// sentence for a rule's lastError: the function's errorMessage when the
+// cause is a Lambda error document, else the cause, prefixed with the
+// error's name; fallback when both are empty. At most MaxReasonLength
+// bytes, never cut inside a rune.
+func Reason(name, cause, fallback string) string {
+	msg := cause
+	var lambdaErr struct {
+		ErrorMessage string `json:"errorMessage"`
+	}
+	if json.Unmarshal([]byte(cause), &lambdaErr) == nil && lambdaErr.ErrorMessage != "" {
+		msg = lambdaErr.ErrorMessage
+	}
+	msg = strings.TrimSpace(msg)
+	switch {
+	case msg == "" && name == "":
+		msg = fallback
+	case msg == "":
+		msg = name
+	case name != "" && !strings.HasPrefix(msg, name):
+		msg = name + ": " + msg
+	}
+	if len(msg) > MaxReasonLength {
+		cut := MaxReasonLength
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+
+	return msg
 }
 
 func sprintf(format string, a ...any) string {

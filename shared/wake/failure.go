@@ -2,10 +2,7 @@ package wake
 
 import (
 	"context"
-	"encoding/json"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/autostop/autostop/shared/steperr"
 )
@@ -19,7 +16,7 @@ type FailureResult struct {
 }
 
 // MaxReasonLength bounds the lastError shown to clients.
-const MaxReasonLength = 1000
+const MaxReasonLength = steperr.MaxReasonLength
 
 // RecordFailure puts the rule back to stopped with the wake's error as its
 // last error, so the proxy shows it and the next request wakes again. The
@@ -41,29 +38,6 @@ func Reason(e *CaughtError) string {
 	if e == nil {
 		return "the wake failed"
 	}
-	msg := e.Cause
-	var lambdaErr struct {
-		ErrorMessage string `json:"errorMessage"`
-	}
-	if json.Unmarshal([]byte(e.Cause), &lambdaErr) == nil && lambdaErr.ErrorMessage != "" {
-		msg = lambdaErr.ErrorMessage
-	}
-	msg = strings.TrimSpace(msg)
-	switch {
-	case msg == "" && e.Error == "":
-		msg = "the wake failed"
-	case msg == "":
-		msg = e.Error
-	case e.Error != "" && !strings.HasPrefix(msg, e.Error):
-		msg = e.Error + ": " + msg
-	}
-	if len(msg) > MaxReasonLength {
-		cut := MaxReasonLength
-		for cut > 0 && !utf8.RuneStart(msg[cut]) { // never inside a rune
-			cut--
-		}
-		msg = msg[:cut] + "…"
-	}
 
-	return msg
+	return steperr.Reason(e.Error, e.Cause, "the wake failed")
 }

@@ -23,14 +23,7 @@ func Run[Out any](name string, step func(context.Context, Deps, Input) (Out, err
 	}
 	deps := NewDeps(cfg, store)
 
-	lambda.Start(steperr.Handler(func(ctx context.Context, in Input) (Out, error) {
-		l := log.With("step", name, "execution", in.Execution, "host", in.Host, "wakeRequestedAt", in.WakeRequestedAt)
-		out, err := step(ctx, deps, in)
-		if err != nil {
-			l.Error("step failed", "error", err.Error())
-			return out, err
-		}
-		l.Info("step done", "result", out)
-		return out, nil
-	}))
+	lambda.Start(steperr.Logged(log, name, func(in Input) []any {
+		return []any{"execution", in.Execution, "host", in.Host, "wakeRequestedAt", in.WakeRequestedAt}
+	}, func(ctx context.Context, in Input) (Out, error) { return step(ctx, deps, in) }))
 }

@@ -4,6 +4,7 @@ package localawstest
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,8 +26,8 @@ func Start(t testing.TB) *localaws.Backend {
 	return StartWith(t, localaws.Options{})
 }
 
-// StartWith is Start with options (timings, region…); opts.Output is
-// replaced by the test's backend log.
+// StartWith is Start with options (timings, region…); the backend's log
+// goes to the test's log file and, when opts.Output is set, to it too.
 func StartWith(t testing.TB, opts localaws.Options) *localaws.Backend {
 	t.Helper()
 
@@ -36,7 +37,13 @@ func StartWith(t testing.TB, opts localaws.Options) *localaws.Backend {
 		t.Fatalf("create backend log: %v", err)
 	}
 
-	opts.Output = logFile
+	// The log is kept for a failing test's report, and copied to the
+	// caller's Output when it wants to read it too.
+	if opts.Output != nil {
+		opts.Output = io.MultiWriter(logFile, opts.Output)
+	} else {
+		opts.Output = logFile
+	}
 	b, err := localaws.Start(context.Background(), opts)
 	if err != nil {
 		_ = logFile.Close()
