@@ -39,6 +39,10 @@ type Grant struct {
 	// ec2:CreateTags) to the tags a create call carries: the service's
 	// CreateAction condition key.
 	CreateActions []string
+	// MetricNamespace limits cloudwatch:PutMetricData to one namespace
+	// (the cloudwatch:namespace condition key): PutMetricData has no
+	// resource-level permissions.
+	MetricNamespace string
 	// Why a resource holds a wildcard: the reason of the cdk-nag
 	// AwsSolutions-IAM5 suppression. Required when a resource has a "*".
 	Why string
@@ -88,7 +92,7 @@ const TagKey = ownership.LoadBalancerKey
 var Permissions = joinGrants(grantTables...)
 
 // grantTables are the tables Permissions joins, one per workflow.
-var grantTables = []map[string][]Grant{provisioningGrants, wakeGrants, rulesGrants}
+var grantTables = []map[string][]Grant{provisioningGrants, wakeGrants, rulesGrants, sleepGrants}
 
 // joinGrants merges the tables of grants; a function in two tables is a
 // mistake the tests report (TestPermissionTablesDisjoint).

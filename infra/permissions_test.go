@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/acm"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -32,6 +33,7 @@ var iamPrefix = map[string]struct {
 	client any
 }{
 	"acm":                    {"acm", &acm.Client{}},
+	"cloudwatch":             {"cloudwatch", &cloudwatch.Client{}},
 	"dynamodb":               {"dynamodb", &dynamodb.Client{}},
 	"ec2":                    {"ec2", &ec2.Client{}},
 	"elasticloadbalancingv2": {"elasticloadbalancing", &elbv2.Client{}},

@@ -214,7 +214,7 @@ func NewStack(scope constructs.Construct, id string, cfg Config, props *awscdk.S
 		}
 	}
 
-	if err := s.newEvents(constructs.NewConstruct(s.Stack, jsii.String("Events")), cfg.App.EventBuses); err != nil {
+	if err := s.newEvents(constructs.NewConstruct(s.Stack, jsii.String("Events")), cfg.App.EventBuses, cfg.App.Schedules); err != nil {
 		return nil, err
 	}
 
@@ -292,6 +292,9 @@ func Statements(stack awscdk.Stack, grants []Grant, zone string, tables map[stri
 		if len(g.CreateActions) > 0 {
 			service := strings.SplitN(g.Actions[0], ":", 2)[0]
 			cond["StringEquals"] = map[string]interface{}{service + ":CreateAction": g.CreateActions}
+		}
+		if g.MetricNamespace != "" {
+			cond["StringEquals"] = map[string]interface{}{"cloudwatch:namespace": g.MetricNamespace}
 		}
 		if len(g.TagKeys) > 0 {
 			cond["ForAllValues:StringEquals"] = map[string]interface{}{"aws:TagKeys": g.TagKeys}
@@ -470,8 +473,11 @@ func nestedRuns(name string) string {
 	return "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:" + name + ":*"
 }
 
-func (s *Stack) newEvents(scope constructs.Construct, buses []app.EventBus) error {
-	if len(buses) == 0 {
+// newEvents declares the event buses and their rules, and the schedules
+// (rules on the default bus), all delivering to their targets with retries
+// and the one dead-letter queue.
+func (s *Stack) newEvents(scope constructs.Construct, buses []app.EventBus, schedules []app.Schedule) error {
+	if len(buses) == 0 && len(schedules) == 0 {
 		return nil
 	}
 	dlq := awssqs.NewQueue(scope, jsii.String("DeadLetters"), &awssqs.QueueProps{
@@ -540,6 +546,45 @@ func (s *Stack) newEvents(scope constructs.Construct, buses []app.EventBus) erro
 			rule.Node().DefaultChild().(awsevents.CfnRule).AddPropertyOverride(jsii.String("EventPattern"), pattern)
 		}
 	}
+
+	for _, sc := range schedules {
+		if err := s.newSchedule(scope, sc, dlq); err != nil {
+			return err
+		}
+	}
+
+	return nil
+}
+
+// ScheduleMaxEventAge is how long EventBridge retries a schedule's
+// invocation of its function: a minute, the interval of the app's
+// schedules (the idle watcher's rate(1 minute)), after which the next run
+// supersedes it. An event still undelivered then goes to the dead-letter
+// queue, whose alarm reports it.
+const ScheduleMaxEventAge = 60
+
+// newSchedule declares a schedule: a rule on the default event bus with the
+// schedule expression, invoking its function (CDK adds the invoke
+// permission for this rule).
+func (s *Stack) newSchedule(scope constructs.Construct, sc app.Schedule, dlq awssqs.Queue) error {
+	fn, ok := s.Functions[sc.TargetFunction]
+	if !ok {
+		return fmt.Errorf("schedule %s: no function %q", sc.ID, sc.TargetFunction)
+	}
+	if sc.Expression == "" {
+		return fmt.Errorf("schedule %s has no expression", sc.ID)
+	}
+	awsevents.NewRule(scope, jsii.String(cfnID(sc.ID)+"Rule"), &awsevents.RuleProps{
+		RuleName:    jsii.String(sc.Name()),
+		Description: jsii.String(sc.Description),
+		Schedule:    awsevents.Schedule_Expression(jsii.String(sc.Expression)),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
+			DeadLetterQueue: dlq,
+			MaxEventAge:     awscdk.Duration_Seconds(jsii.Number(ScheduleMaxEventAge)),
+			// As many as fit in the event's age.
+			RetryAttempts: jsii.Number(185),
+		})},
+	})
 
 	return nil
 }

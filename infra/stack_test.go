@@ -183,6 +183,10 @@ func TestFunctions(t *testing.T) {
 					vars[k] = getAtt(functionID(t, v.FunctionARN))
 				case v.Table != "":
 					vars[k] = ref(tableLogicalID(t, v.Table))
+				default:
+					// A literal (IDLE_* timings): the AWS value, never
+					// the local one.
+					vars[k] = v.Literal
 				}
 			}
 			env, _ := p["Environment"].(map[string]any)
@@ -254,7 +258,12 @@ func TestStateMachines(t *testing.T) {
 			var got []any
 			for _, st := range roleStatements(roleID) {
 				if reflect.DeepEqual(st["Action"], "lambda:InvokeFunction") {
-					got = append(got, st["Resource"].([]any)...)
+					// One resource is a value, more a list.
+					if list, ok := st["Resource"].([]any); ok {
+						got = append(got, list...)
+					} else {
+						got = append(got, st["Resource"])
+					}
 				}
 			}
 			if !sameElements(got, invoke) {
@@ -387,7 +396,7 @@ func TestEvents(t *testing.T) {
 	for _, b := range desc.EventBuses {
 		busID, _ := only(t, "AWS::Events::EventBus", "Name", b.Name)
 		for _, r := range b.Rules {
-			_, rule := only(t, "AWS::Events::Rule", "Name", r.Name())
+			ruleID, rule := only(t, "AWS::Events::Rule", "Name", r.Name())
 			p := props(rule)
 			var pattern any
 			if err := json.Unmarshal([]byte(r.Pattern), &pattern); err != nil {
@@ -421,12 +430,87 @@ func TestEvents(t *testing.T) {
 				t.Errorf("DeadLetterConfig = %v, want the DLQ", tg["DeadLetterConfig"])
 			}
 			if r.TargetFunction != "" {
-				_, perm := only(t, "AWS::Lambda::Permission", "Principal", "events.amazonaws.com")
-				if !reflect.DeepEqual(props(perm)["FunctionName"], getAtt(functionID(t, r.TargetFunction))) {
-					t.Errorf("invoke permission %v", props(perm))
-				}
+				eventsPermission(t, functionID(t, r.TargetFunction), ruleID)
 			}
 		}
+	}
+}
+
+// eventsPermission checks that EventBridge may invoke the function (a
+// logical ID) from the rule (a logical ID), and from that rule only: one
+// permission per function and rule.
+func eventsPermission(t *testing.T, function, rule string) {
+	t.Helper()
+	var found []string
+	for _, id := range ofType("AWS::Lambda::Permission") {
+		p := props(resources[id])
+		if p["Principal"] == "events.amazonaws.com" && reflect.DeepEqual(p["SourceArn"], getAtt(rule)) {
+			found = append(found, id)
+			if !reflect.DeepEqual(p["FunctionName"], getAtt(function)) || p["Action"] != "lambda:InvokeFunction" {
+				t.Errorf("permission %s for rule %s: %v, want lambda:InvokeFunction on %s", id, rule, p, function)
+			}
+		}
+	}
+	if len(found) != 1 {
+		t.Errorf("%d permissions let rule %s invoke a function (%v), want 1", len(found), rule, found)
+	}
+}
+
+// TestSchedules: each schedule of the app is a rule on the default bus with
+// its schedule expression, invoking its function (retried for at most a
+// minute, then dead-lettered), which EventBridge may invoke from that rule.
+func TestSchedules(t *testing.T) {
+	desc := app.Description()
+	if got, want := len(ofType("AWS::Events::Rule")), len(desc.Schedules)+func() (n int) {
+		for _, b := range desc.EventBuses {
+			n += len(b.Rules)
+		}
+		return n
+	}(); got != want {
+		t.Errorf("%d rules in the template, want %d (the buses' rules and the schedules)", got, want)
+	}
+	dlqs := ofType("AWS::SQS::Queue")
+	if len(dlqs) != 1 {
+		t.Fatalf("queues %v, want one dead-letter queue", dlqs)
+	}
+	dlq := dlqs[0]
+
+	// The idle watcher runs every minute on AWS.
+	_, watcher := only(t, "AWS::Events::Rule", "Name", app.NamePrefix+"idle-watch-schedule")
+	wp := props(watcher)
+	targets, _ := wp["Targets"].([]any)
+	if wp["ScheduleExpression"] != "rate(1 minute)" || len(targets) != 1 ||
+		!reflect.DeepEqual(targets[0].(map[string]any)["Arn"], getAtt(functionID(t, "idle-watch"))) {
+		t.Errorf("idle watcher's schedule: %v, want rate(1 minute) invoking idle-watch", wp)
+	}
+
+	for _, sc := range desc.Schedules {
+		t.Run(sc.ID, func(t *testing.T) {
+			ruleID, rule := only(t, "AWS::Events::Rule", "Name", sc.Name())
+			p := props(rule)
+			if p["ScheduleExpression"] != sc.Expression || p["State"] != "ENABLED" || p["Description"] != sc.Description {
+				t.Errorf("ScheduleExpression %v, State %v, Description %v; want %s, ENABLED, %q", p["ScheduleExpression"], p["State"], p["Description"], sc.Expression, sc.Description)
+			}
+			if bus, ok := p["EventBusName"]; ok || p["EventPattern"] != nil {
+				t.Errorf("EventBusName %v, EventPattern %v: want the default bus, no pattern", bus, p["EventPattern"])
+			}
+			targets := p["Targets"].([]any)
+			if len(targets) != 1 {
+				t.Fatalf("targets %v, want 1", targets)
+			}
+			tg := targets[0].(map[string]any)
+			fn := functionID(t, sc.TargetFunction)
+			if !reflect.DeepEqual(tg["Arn"], getAtt(fn)) {
+				t.Errorf("target %v, want the function %s", tg["Arn"], sc.TargetFunction)
+			}
+			if !reflect.DeepEqual(tg["RetryPolicy"], map[string]any{"MaximumEventAgeInSeconds": float64(60), "MaximumRetryAttempts": float64(185)}) {
+				t.Errorf("RetryPolicy = %v, want retries for at most a minute", tg["RetryPolicy"])
+			}
+			if !reflect.DeepEqual(tg["DeadLetterConfig"], map[string]any{"Arn": getAtt(dlq)}) {
+				t.Errorf("DeadLetterConfig = %v, want the DLQ", tg["DeadLetterConfig"])
+			}
+			eventsPermission(t, fn, ruleID)
+		})
 	}
 }
 

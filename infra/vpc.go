@@ -30,11 +30,11 @@ const (
 
 // VPCEndpointServices are the AWS APIs the functions call, which the
 // subnets must reach through a NAT gateway or interface VPC endpoints
-// (com.amazonaws.<region>.<name>): the services of the steps' SDK clients,
-// and STS. Logs (stdout) and the X-Ray segments (recorded by the Lambda
+// (com.amazonaws.<region>.<name>; CloudWatch's is "monitoring"): the
+// services of the steps' SDK clients, and STS. Logs (stdout) and the X-Ray segments (recorded by the Lambda
 // service; the steps send none themselves) do not use the function's
 // network interface.
-var VPCEndpointServices = []string{"elasticloadbalancing", "ec2", "acm", "route53", "lambda", "states", "dynamodb", "sts"}
+var VPCEndpointServices = []string{"elasticloadbalancing", "ec2", "acm", "route53", "lambda", "states", "dynamodb", "monitoring", "sts"}
 
 // FunctionVPC is the optional VPC of the functions, from the context.
 type FunctionVPC struct {

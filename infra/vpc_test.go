@@ -249,8 +249,14 @@ func TestReadProxyReservedConcurrency(t *testing.T) {
 // plus STS (no step calls it today — Lambda hands the role's credentials
 // over in the environment — but an SDK configured to assume a role would).
 func TestVPCEndpointServices(t *testing.T) {
+	// Endpoint names that differ from the IAM prefix.
+	endpoint := map[string]string{"cloudwatch": "monitoring"}
 	want := []string{"sts"}
 	for _, s := range iamPrefix {
+		if e, ok := endpoint[s.prefix]; ok {
+			want = append(want, e)
+			continue
+		}
 		want = append(want, s.prefix)
 	}
 	sort.Strings(want)

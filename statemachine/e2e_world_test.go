@@ -42,8 +42,17 @@ type world struct {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
+	return newWorldWith(t, localaws.Options{})
+}
+
+// newWorldWith is newWorld on a backend started with opts (its Output, for
+// one).
+func newWorldWith(t testing.TB, opts localaws.Options) *world {
+	t.Helper()
 	ctx := context.Background()
-	b := localawstest.Start(t)
+	// As make up runs it: the app's schedules (the idle watcher) fire at
+	// app.LocalScheduleScale.
+	b := localawstest.StartWith(t, localdeploy.BackendOptions(opts))
 
 	root, err := localaws.RepoRoot()
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -21,6 +22,8 @@ import (
 	"github.com/autostop/autostop/shared/app"
 	"github.com/autostop/autostop/shared/eventstart"
 	"github.com/autostop/autostop/shared/localalb"
+	"github.com/autostop/autostop/shared/localaws"
+	"github.com/autostop/autostop/shared/localdeploy"
 	"github.com/autostop/autostop/shared/localworkload"
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/rule"
@@ -41,15 +44,42 @@ type wakeWorld struct {
 	supervise *localworkload.Supervisor
 }
 
-func newWakeWorld(t testing.TB) *wakeWorld {
+// wakeWorldOptions tune a wake world.
+type wakeWorldOptions struct {
+	// metricsDelay holds each RequestCount datapoint back this long after
+	// its period, as CloudWatch publishes the ALB's late.
+	metricsDelay time.Duration
+	// logs, when set, receives kumo's and the functions' logs.
+	logs io.Writer
+}
+
+func newWakeWorld(t testing.TB, opts ...wakeWorldOptions) *wakeWorld {
 	t.Helper()
+	var o wakeWorldOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	w := newWorld(t)
+	w := newWorldWith(t, localaws.Options{Output: o.logs})
 	d := w.provision(t, w.sample(t, "route53-existing-certificate"), "provision-wake")
 	requireSucceeded(t, d)
 	lb := decodeOutput(t, d.Output)
 
-	front, err := localalb.New(localalb.NewClients(w.cfg), localalb.Config{LoadBalancerARN: lb.Results.LoadBalancer.ARN, CacheTTL: 100 * time.Millisecond})
+	// The front publishes RequestCount as make up's does (a datapoint per
+	// local period): the idle watcher runs in every world.
+	period, err := localdeploy.LocalSeconds(app.IdlePeriod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, err := localalb.NewMetricsPublisher(cloudwatch.NewFromConfig(w.cfg), localalb.MetricsConfig{
+		LoadBalancerARN: lb.Results.LoadBalancer.ARN, Period: period, PublishDelay: o.metricsDelay,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front, err := localalb.New(localalb.NewClients(w.cfg), localalb.Config{
+		LoadBalancerARN: lb.Results.LoadBalancer.ARN, CacheTTL: 100 * time.Millisecond, Observer: metrics,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +87,7 @@ func newWakeWorld(t testing.TB) *wakeWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = metrics.Close() })
 	sup := localworkload.NewSupervisor(ec2.NewFromConfig(w.cfg), localworkload.Config{PollInterval: 50 * time.Millisecond})
 	done := make(chan struct{})
 	go func() { _ = sup.Run(ctx); close(done) }()
@@ -112,8 +143,10 @@ func (ww *wakeWorld) attachStopped(t testing.TB, name string, workload localwork
 		t.Fatal(err)
 	}
 
+	// Idle "minutes" are seconds on the local backend: long enough that
+	// the idle watcher leaves the wake tests' rules running.
 	r := rule.Rule{
-		Name: name, InstanceIDs: []string{id}, Port: 8080, IdleMinutes: 5,
+		Name: name, InstanceIDs: []string{id}, Port: 8080, IdleMinutes: 300,
 		HealthCheck: &rule.HealthCheck{Path: "/healthz", IntervalSeconds: 5, TimeoutSeconds: 2, HealthyThresholdCount: 2, UnhealthyThresholdCount: 5},
 	}.WithDefaults(ww.lb.Domain)
 	for _, c := range change {
@@ -402,6 +435,10 @@ func TestWakeWaitsForStoppingInstance(t *testing.T) {
 	ctx := context.Background()
 	it := ww.attachStopped(t, "stopping", localworkload.Spec{})
 	id := it.Rule.InstanceIDs[0]
+	// The instance is started and stopped outside autostop: the watcher
+	// would wake the rule while it runs.
+	resume := ww.pauseWatcher(t)
+	defer resume()
 	if _, err := ww.ec2.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}}); err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/autostop/autostop/shared/rulestore"
 
 	"github.com/autostop/autostop/shared/localalb"
+	"github.com/autostop/autostop/shared/localdeploy"
 	"github.com/autostop/autostop/shared/localenv"
 	"github.com/autostop/autostop/shared/localworkload"
 )
@@ -60,10 +61,15 @@ type dataPlane struct {
 // port) and runs the stand-ins. onEvent, when set, sees every stand-in
 // event (started, listening, stopped).
 func startDataPlane(ctx context.Context, cfg aws.Config, lbARN string, port int, log *slog.Logger, onEvent func(localworkload.Event)) (*dataPlane, error) {
+	// RequestCount per target group to kumo's CloudWatch, as the ALB
+	// publishes it each minute, but each app.IdlePeriod's local period (a
+	// second): the idle watcher reads it with that period.
+	period, err := localdeploy.LocalSeconds(app.IdlePeriod)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
-	// RequestCount per target group, each minute, to kumo's CloudWatch, as
-	// the ALB publishes it.
-	metrics, err := localalb.NewMetricsPublisher(cloudwatch.NewFromConfig(cfg), localalb.MetricsConfig{LoadBalancerARN: lbARN, Logger: log})
+	metrics, err := localalb.NewMetricsPublisher(cloudwatch.NewFromConfig(cfg), localalb.MetricsConfig{LoadBalancerARN: lbARN, Period: period, Logger: log})
 	if err != nil {
 		cancel()
 		return nil, err

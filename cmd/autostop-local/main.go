@@ -159,6 +159,9 @@ Deployed:
 	for _, id := range slices.Sorted(maps.Keys(d.RuleARNs)) {
 		fmt.Fprintf(w, "  event rule     %-24s %s\n", id, d.RuleARNs[id])
 	}
+	for _, s := range app.Description().Schedules {
+		fmt.Fprintf(w, "  schedule       %-24s %s  %s, %dx faster locally\n", s.ID, d.ScheduleARNs[s.ID], s.Expression, app.LocalScheduleScale)
+	}
 }
 
 // backendFlags are the flags up and demo share.
@@ -195,10 +198,12 @@ func bringUp(ctx context.Context, f backendFlags, stdout io.Writer) (*localaws.B
 	}
 
 	fmt.Fprintln(stdout, "Starting the local AWS backend")
-	b, err := localaws.Start(ctx, localaws.Options{
+	// The app's schedules fire at app.LocalScheduleScale (the idle
+	// watcher every second), as in every local run of the app.
+	b, err := localaws.Start(ctx, localdeploy.BackendOptions(localaws.Options{
 		Binary: f.kumo, Region: f.region, Port: f.port, Output: logFile,
 		Logger: slog.New(slog.NewJSONHandler(logFile, nil)),
-	})
+	}))
 	if err != nil {
 		logFile.Close()
 		return nil, nil, nil, nil, err

@@ -27,6 +27,9 @@ type App struct {
 	StateMachines []StateMachine
 	EventBuses    []EventBus
 	Tables        []Table
+	// Schedules are EventBridge rules on the default bus that invoke a
+	// function on a schedule.
+	Schedules []Schedule
 }
 
 // Table is a DynamoDB table: on-demand capacity, encrypted at rest with an
@@ -128,7 +131,7 @@ const RulesTable = "rules"
 // Description returns the app: the provisioning workflow, the rules table,
 // and the parts each later workflow adds (one file each).
 func Description() App {
-	return join(provisioning(), wake(), rules())
+	return join(provisioning(), wake(), rules(), sleep())
 }
 
 // step is a workflow step's function: 128 MB, the given timeout, and
@@ -149,6 +152,7 @@ func join(parts ...App) App {
 		out.Functions = append(out.Functions, p.Functions...)
 		out.StateMachines = append(out.StateMachines, p.StateMachines...)
 		out.Tables = append(out.Tables, p.Tables...)
+		out.Schedules = append(out.Schedules, p.Schedules...)
 	next:
 		for _, bus := range p.EventBuses {
 			for i := range out.EventBuses {

@@ -69,7 +69,7 @@ func TestDescriptionIsConsistent(t *testing.T) {
 			t.Errorf("function %s has no code: %v", f.ID, err)
 		}
 		for k, v := range f.EnvRefs {
-			if v.StateMachine == "" && v.FunctionARN == "" && v.Table == "" {
+			if v.StateMachine == "" && v.FunctionARN == "" && v.Table == "" && v.Literal == "" {
 				t.Errorf("function %s: EnvRefs %s refers to nothing", f.ID, k)
 			}
 			if v.Table != "" && !tables[v.Table] {
@@ -96,6 +96,14 @@ func TestDescriptionIsConsistent(t *testing.T) {
 		}
 		if _, err := Substitute(asl, values); err != nil {
 			t.Errorf("state machine %s: %v", sm.ID, err)
+		}
+	}
+	for _, s := range a.Schedules {
+		if !seen[s.TargetFunction] {
+			t.Errorf("schedule %s targets unknown function %q", s.ID, s.TargetFunction)
+		}
+		if !strings.HasPrefix(s.Expression, "rate(") && !strings.HasPrefix(s.Expression, "cron(") {
+			t.Errorf("schedule %s: %q is not a schedule expression", s.ID, s.Expression)
 		}
 	}
 	for _, bus := range a.EventBuses {

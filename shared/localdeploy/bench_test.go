@@ -26,7 +26,7 @@ func startAll(tb testing.TB) (*localaws.Backend, time.Duration) {
 	}
 
 	start := time.Now()
-	b, err := localaws.Start(ctx, localaws.Options{})
+	b, err := localaws.Start(ctx, localdeploy.BackendOptions(localaws.Options{}))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -2,7 +2,11 @@
 // each table is created as CDK creates it, each function is created in kumo
 // and its built binary started against the Lambda Runtime API, each state
 // machine is created from its ASL file with the same substitutions CDK
-// applies, and the event buses and rules are created with their targets.
+// applies, the event buses and rules are created with their targets, and
+// each schedule is a rule on the default bus invoking its function.
+//
+// The backend must run with BackendOptions, so that the schedules fire at
+// app.LocalScheduleScale.
 package localdeploy
 
 import (
@@ -10,7 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -29,6 +35,45 @@ import (
 // created with; kumo does not evaluate IAM.
 const StatesRoleARN = "arn:aws:iam::" + localaws.AccountID + ":role/autostop-local-states"
 
+// ScheduleScaleEnv is kumo's setting (patch 0020) that runs schedule
+// expressions faster than real time.
+const ScheduleScaleEnv = "KUMO_EVENTBRIDGE_SCHEDULE_SCALE"
+
+// BackendOptions returns opts with what the app needs of the local backend:
+// its schedules run app.LocalScheduleScale times faster (the idle
+// watcher's rate(1 minute) every second), matching the app's local timings
+// (app.IdlePeriod, app.IdleUnit). Whatever runs the whole app locally
+// starts the backend with it (make up, make demo, the end-to-end tests), so
+// they all agree. A scale already in opts.KumoEnv is kept.
+func BackendOptions(opts localaws.Options) localaws.Options {
+	env := make(map[string]string, len(opts.KumoEnv)+1)
+	for k, v := range opts.KumoEnv {
+		env[k] = v
+	}
+	if _, ok := env[ScheduleScaleEnv]; !ok {
+		env[ScheduleScaleEnv] = strconv.Itoa(app.LocalScheduleScale)
+	}
+	opts.KumoEnv = env
+
+	return opts
+}
+
+// LocalSeconds is a Timing's local value (app.Value.Local, else its
+// Literal), a number of seconds, as a duration: app.IdlePeriod is the
+// period the local ALB front publishes RequestCount with.
+func LocalSeconds(v app.Value) (time.Duration, error) {
+	s := v.Local
+	if s == "" {
+		s = v.Literal
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("local timing %q: want a positive number of seconds", s)
+	}
+
+	return time.Duration(n) * time.Second, nil
+}
+
 // Options configures Deploy.
 type Options struct {
 	// RepoRoot holds statemachine/ (the ASL files).
@@ -43,6 +88,7 @@ type Deployed struct {
 	FunctionARNs     map[string]string // by function ID
 	StateMachineARNs map[string]string // by state machine ID
 	RuleARNs         map[string]string // by rule ID
+	ScheduleARNs     map[string]string // by schedule ID: the rule's ARN
 	TableNames       map[string]string // by table ID
 }
 
@@ -54,7 +100,7 @@ func Deploy(ctx context.Context, b *localaws.Backend, a app.App, opts Options) (
 		return nil, err
 	}
 
-	out := &Deployed{FunctionARNs: map[string]string{}, StateMachineARNs: map[string]string{}, RuleARNs: map[string]string{}, TableNames: map[string]string{}}
+	out := &Deployed{FunctionARNs: map[string]string{}, StateMachineARNs: map[string]string{}, RuleARNs: map[string]string{}, ScheduleARNs: map[string]string{}, TableNames: map[string]string{}}
 	db := dynamodb.NewFromConfig(cfg)
 	for _, t := range a.Tables {
 		if err := CreateTable(ctx, db, t); err != nil {
@@ -111,9 +157,16 @@ func Deploy(ctx context.Context, b *localaws.Backend, a app.App, opts Options) (
 
 	wg.Wait()
 
-	events := eventbridge.NewFromConfig(cfg)
+	events, functions := eventbridge.NewFromConfig(cfg), lambda.NewFromConfig(cfg)
 	for _, bus := range a.EventBuses {
-		if err := createBus(ctx, events, lambda.NewFromConfig(cfg), bus, out); err != nil {
+		if err := createBus(ctx, events, functions, bus, out); err != nil {
+			fail(err)
+		}
+	}
+	// Last, once every function polls: the first run comes one interval
+	// (scaled) after the rule is put.
+	for _, s := range a.Schedules {
+		if err := createSchedule(ctx, events, functions, s, out); err != nil {
 			fail(err)
 		}
 	}
@@ -248,19 +301,11 @@ func createBus(ctx context.Context, events *eventbridge.Client, functions *lambd
 
 		target := ebtypes.Target{Id: aws.String(r.ID)}
 		if r.TargetFunction != "" {
-			arn, err := d.Resolve(app.Value{FunctionARN: r.TargetFunction})
+			arn, err := allowRule(ctx, functions, r.ID, r.TargetFunction, aws.ToString(rule.RuleArn), d)
 			if err != nil {
-				return fmt.Errorf("rule %s: %w", r.ID, err)
+				return fmt.Errorf("rule %s: %w", r.Name(), err)
 			}
 			target.Arn = aws.String(arn)
-			// EventBridge may invoke the function only with this
-			// permission, as in AWS.
-			if _, err := functions.AddPermission(ctx, &lambda.AddPermissionInput{
-				FunctionName: aws.String(arn), StatementId: aws.String("events-" + r.ID), Action: aws.String("lambda:InvokeFunction"),
-				Principal: aws.String("events.amazonaws.com"), SourceArn: rule.RuleArn,
-			}); err != nil {
-				return fmt.Errorf("allow rule %s to invoke %s: %w", r.Name(), r.TargetFunction, err)
-			}
 		} else {
 			arn, err := d.Resolve(app.Value{StateMachine: r.TargetStateMachine})
 			if err != nil {
@@ -276,4 +321,47 @@ func createBus(ctx context.Context, events *eventbridge.Client, functions *lambd
 	}
 
 	return nil
+}
+
+// createSchedule puts a schedule as a rule on the default bus, allows it to
+// invoke its function, and targets the function.
+func createSchedule(ctx context.Context, events *eventbridge.Client, functions *lambda.Client, s app.Schedule, d *Deployed) error {
+	rule, err := events.PutRule(ctx, &eventbridge.PutRuleInput{
+		Name: aws.String(s.Name()), Description: aws.String(s.Description),
+		ScheduleExpression: aws.String(s.Expression), State: ebtypes.RuleStateEnabled,
+	})
+	if err != nil {
+		return fmt.Errorf("put schedule %s (%s): %w", s.Name(), s.Expression, err)
+	}
+	d.ScheduleARNs[s.ID] = aws.ToString(rule.RuleArn)
+
+	arn, err := allowRule(ctx, functions, s.ID, s.TargetFunction, aws.ToString(rule.RuleArn), d)
+	if err != nil {
+		return fmt.Errorf("schedule %s: %w", s.Name(), err)
+	}
+	if _, err := events.PutTargets(ctx, &eventbridge.PutTargetsInput{
+		Rule: aws.String(s.Name()), Targets: []ebtypes.Target{{Id: aws.String(s.ID), Arn: aws.String(arn)}},
+	}); err != nil {
+		return fmt.Errorf("put target of schedule %s: %w", s.Name(), err)
+	}
+
+	return nil
+}
+
+// allowRule lets the rule ruleARN (a bus rule's or a schedule's, of the
+// given ID) invoke the function, as AWS requires of EventBridge, and
+// returns the function's ARN.
+func allowRule(ctx context.Context, functions *lambda.Client, id, function, ruleARN string, d *Deployed) (string, error) {
+	arn, err := d.Resolve(app.Value{FunctionARN: function})
+	if err != nil {
+		return "", err
+	}
+	if _, err := functions.AddPermission(ctx, &lambda.AddPermissionInput{
+		FunctionName: aws.String(arn), StatementId: aws.String("events-" + id), Action: aws.String("lambda:InvokeFunction"),
+		Principal: aws.String("events.amazonaws.com"), SourceArn: aws.String(ruleARN),
+	}); err != nil {
+		return "", fmt.Errorf("allow %s to invoke %s: %w", ruleARN, function, err)
+	}
+
+	return arn, nil
 }

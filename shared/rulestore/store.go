@@ -108,7 +108,7 @@ type Item struct {
 	// idle watcher moved the rule to stopping.
 	SleepRequestedAt time.Time `json:"sleepRequestedAt,omitempty"`
 	// SleepReason says why: SleepIdle, SleepStoppedOutside,
-	// SleepTerminatedOutside.
+	// SleepTerminatedOutside or SleepRequested.
 	SleepReason SleepReason `json:"sleepReason,omitempty"`
 	// SleepExecution is the ARN of the sleep's execution, its audit log.
 	SleepExecution string `json:"sleepExecution,omitempty"`
