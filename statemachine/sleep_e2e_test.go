@@ -298,11 +298,14 @@ func TestReconcile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(th.TargetHealthDescriptions) == 1 && aws.ToString(th.TargetHealthDescriptions[0].Target.Id) == deregistered.Rule.InstanceIDs[0] {
+		// Registered again, and healthy: until then the load balancer
+		// has no target to send the host's requests to (503).
+		if len(th.TargetHealthDescriptions) == 1 && aws.ToString(th.TargetHealthDescriptions[0].Target.Id) == deregistered.Rule.InstanceIDs[0] &&
+			th.TargetHealthDescriptions[0].TargetHealth.State == elbtypes.TargetHealthStateEnumHealthy {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("target of %s not registered again after %v", deregistered.Host, sleepBound)
+			t.Fatalf("target of %s not registered again and healthy after %v: %+v", deregistered.Host, sleepBound, th.TargetHealthDescriptions)
 		}
 	}
 	if got, _ := ww.store.Get(ctx, deregistered.Host, true); got.State != rulestore.Running {
