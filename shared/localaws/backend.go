@@ -84,11 +84,33 @@ type Options struct {
 	// 0015). Default: 400 ms, under the default interval. Negative: no
 	// override.
 	HealthCheckTimeout time.Duration
+	// RealisticTiming makes kumo slow and eventually consistent where AWS
+	// is (KUMO_REALISTIC_TIMING=1, read by the patches that add such
+	// delays, each scaled to seconds): resources that are not ready or
+	// not visible at once, changes that are PENDING before INSYNC. Off by
+	// default; RealisticTimingFromEnv reads AUTOSTOP_REALISTIC_TIMING, the
+	// one setting the tests, make up and make bench share.
+	RealisticTiming bool
 	// KumoEnv adds environment variables to kumo's process, after (and so
 	// overriding) the ones the runner sets: settings without an option of
 	// their own, e.g. KUMO_EVENTBRIDGE_SCHEDULE_SCALE=60 (patch 0020) to
 	// fire rate(1 minute) rules every second. Default: none.
 	KumoEnv map[string]string
+}
+
+// RealisticTimingEnv is the project's one switch for realistic timing
+// (Options.RealisticTiming): "1" or "true" turns it on.
+const RealisticTimingEnv = "AUTOSTOP_REALISTIC_TIMING"
+
+// RealisticTimingKumoEnv is kumo's switch (the patches that add AWS's
+// delays read it).
+const RealisticTimingKumoEnv = "KUMO_REALISTIC_TIMING"
+
+// RealisticTimingFromEnv reports whether AUTOSTOP_REALISTIC_TIMING asks
+// for realistic timing.
+func RealisticTimingFromEnv() bool {
+	v, err := strconv.ParseBool(os.Getenv(RealisticTimingEnv))
+	return err == nil && v
 }
 
 // Runner defaults of the timing options; see Options.
@@ -186,6 +208,9 @@ func Start(ctx context.Context, opts Options) (*Backend, error) {
 		"AWS_REGION="+opts.Region,
 		"AWS_DEFAULT_REGION="+opts.Region,
 	)
+	if opts.RealisticTiming {
+		cmd.Env = append(cmd.Env, RealisticTimingKumoEnv+"=1")
+	}
 	cmd.Env = append(cmd.Env, sortedEnv(opts.KumoEnv)...)
 	cmd.Stdout, cmd.Stderr = opts.Output, opts.Output
 	cmd.SysProcAttr = childAttr()

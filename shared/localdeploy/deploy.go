@@ -44,7 +44,8 @@ const ScheduleScaleEnv = "KUMO_EVENTBRIDGE_SCHEDULE_SCALE"
 // watcher's rate(1 minute) every second), matching the app's local timings
 // (app.IdlePeriod, app.IdleUnit). Whatever runs the whole app locally
 // starts the backend with it (make up, make demo, the end-to-end tests), so
-// they all agree. A scale already in opts.KumoEnv is kept.
+// they all agree. A scale already in opts.KumoEnv is kept. Realistic
+// timing is on when opts asks or AUTOSTOP_REALISTIC_TIMING does.
 func BackendOptions(opts localaws.Options) localaws.Options {
 	env := make(map[string]string, len(opts.KumoEnv)+1)
 	for k, v := range opts.KumoEnv {
@@ -54,6 +55,8 @@ func BackendOptions(opts localaws.Options) localaws.Options {
 		env[ScheduleScaleEnv] = strconv.Itoa(app.LocalScheduleScale)
 	}
 	opts.KumoEnv = env
+	// AWS's delays and eventual consistency, when the one switch asks.
+	opts.RealisticTiming = opts.RealisticTiming || localaws.RealisticTimingFromEnv()
 
 	return opts
 }

@@ -217,6 +217,18 @@ func TestBackendOptions(t *testing.T) {
 	if len(mine) != 1 {
 		t.Errorf("the caller's map was changed: %v", mine)
 	}
+
+	// Realistic timing: the one switch, AUTOSTOP_REALISTIC_TIMING.
+	for env, want := range map[string]bool{"": false, "0": false, "1": true, "true": true, "yes": false} {
+		t.Setenv(localaws.RealisticTimingEnv, env)
+		if got := localdeploy.BackendOptions(localaws.Options{}).RealisticTiming; got != want {
+			t.Errorf("%s=%q: RealisticTiming %v, want %v", localaws.RealisticTimingEnv, env, got, want)
+		}
+	}
+	t.Setenv(localaws.RealisticTimingEnv, "")
+	if !localdeploy.BackendOptions(localaws.Options{RealisticTiming: true}).RealisticTiming {
+		t.Error("RealisticTiming asked by the options was dropped")
+	}
 }
 
 // TestLocalMetricsPeriodMatchesTheWatcher: the period the local ALB front

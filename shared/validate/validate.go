@@ -84,7 +84,7 @@ const MinCertificateValidity = 30 * 24 * time.Hour
 
 // Validate checks the request in in.Spec and returns in with the spec
 // normalized. defaultRegion is the workflow's region, used when the spec
-// names none.
+// names none; a spec naming another region is refused (see the check).
 //
 // A request that cannot be provisioned fails with a steperr.InvalidRequest
 // listing every problem found ("<field>: <reason>"); one that collides with
@@ -99,6 +99,14 @@ func Validate(ctx context.Context, c Clients, in step.Input, defaultRegion strin
 	s := in.Spec.WithDefaults(defaultRegion)
 	if s.Region == "" {
 		return step.Input{}, steperr.Invalid("region: not given, and the workflow has no default region")
+	}
+	// The load balancer's default rule sends traffic to the proxy
+	// function, and a load balancer can only target a Lambda function of
+	// its own region: the stack's (the workflow's) region.
+	if defaultRegion != "" && s.Region != defaultRegion {
+		return step.Input{}, steperr.Invalid("region: %s is not this deployment's region %s: the load balancer's default rule "+
+			"targets the proxy function, which exists only in %s, and a load balancer can only target a Lambda function of its own "+
+			"region; deploy the stack in %s to serve load balancers there", s.Region, defaultRegion, defaultRegion, s.Region)
 	}
 	// The defaults can break what the input did not say: an ARN in another
 	// region than the default one.

@@ -259,9 +259,10 @@ func TestValidate(t *testing.T) {
 		{name: "parent wildcard does not cover", mutate: func(s *spec.LoadBalancerSpec) { s.Certificate.ARN = certParent }, want: "InvalidRequest", fields: []string{"does not cover *.autostop.example.com"}},
 		{name: "certificate expiring within 30 days", mutate: func(s *spec.LoadBalancerSpec) { s.Certificate.ARN = certExpiring }, want: "InvalidRequest", fields: []string{"certificate.arn", "expires"}},
 		{
-			name:   "certificate in another region than the ALB",
-			mutate: func(s *spec.LoadBalancerSpec) { s.Region, s.Certificate.ARN = "eu-west-1", certGood },
-			want:   "InvalidRequest", fields: []string{"certificate.arn", "us-east-1", "eu-west-1"},
+			// The proxy function exists in the deployment's region only.
+			name:   "a load balancer in another region than the deployment",
+			mutate: func(s *spec.LoadBalancerSpec) { s.Region, s.Certificate.ARN = "eu-west-1", certEU },
+			want:   "InvalidRequest", fields: []string{"region", "eu-west-1", "us-east-1", "deploy the stack in eu-west-1"},
 		},
 
 		// Load balancer name.
@@ -350,7 +351,7 @@ func TestValidate(t *testing.T) {
 					tc.check(t, out.Spec)
 				}
 				// Idempotent: the normalized request validates to itself.
-				again, err := Validate(context.Background(), Clients{EC2: w, ELBv2: w, ACM: w, Route53: w, Now: func() time.Time { return now }}, out, "us-west-2")
+				again, err := Validate(context.Background(), Clients{EC2: w, ELBv2: w, ACM: w, Route53: w, Now: func() time.Time { return now }}, out, "us-east-1")
 				if err != nil {
 					t.Fatalf("second Validate: %v", err)
 				}
