@@ -37,9 +37,7 @@ const (
 func (s *Store) BeginSleep(ctx context.Context, host string, readyAt time.Time, reason SleepReason) (it Item, won bool, err error) {
 	host = rule.NormalizeHost(host)
 	now := s.now().UTC()
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table),
-		Key:       key(host),
+	return s.conditional(ctx, host, "begin sleep of", &dynamodb.UpdateItemInput{
 		UpdateExpression: aws.String("SET #state = :stopping, #version = #version + :one, #sleepAt = :now, #reason = :reason " +
 			"REMOVE #sleepExec, #wakeWanted"),
 		ConditionExpression: aws.String("#state = :running AND #readyAt = :readyAt"),
@@ -55,18 +53,7 @@ func (s *Store) BeginSleep(ctx context.Context, host string, readyAt time.Time, 
 			":reason":   str(string(reason)),
 			":readyAt":  str(readyAt.UTC().Format(TimeFormat)),
 		},
-		ReturnValues: types.ReturnValueAllNew,
 	})
-	switch {
-	case err == nil:
-		it, err = decode(out.Attributes)
-		return it, err == nil, err
-	case isConditionFailed(err):
-		it, err = s.Get(ctx, host, true)
-		return it, false, err
-	default:
-		return Item{}, false, fmt.Errorf("begin sleep of %s: %w", host, err)
-	}
 }
 
 // RecordSleepExecution names the execution that runs the sleep. Like every
@@ -127,9 +114,7 @@ func (s *Store) FailSleep(ctx context.Context, host string, sleepRequestedAt tim
 // stopping (any more).
 func (s *Store) WantWake(ctx context.Context, host string) (it Item, set bool, err error) {
 	host = rule.NormalizeHost(host)
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 key(host),
+	return s.conditional(ctx, host, "ask for a wake of", &dynamodb.UpdateItemInput{
 		UpdateExpression:    aws.String("SET #wakeWanted = :true, #version = #version + :one"),
 		ConditionExpression: aws.String("#state = :stopping"),
 		ExpressionAttributeNames: map[string]string{
@@ -140,8 +125,15 @@ func (s *Store) WantWake(ctx context.Context, host string) (it Item, set bool, e
 			":true":     &types.AttributeValueMemberBOOL{Value: true},
 			":one":      &types.AttributeValueMemberN{Value: "1"},
 		},
-		ReturnValues: types.ReturnValueAllNew,
 	})
+}
+
+// conditional applies a conditional update of host's item: won is true
+// with the item as written, or false with the item as it is now when the
+// condition failed (read consistently). what names the change in errors.
+func (s *Store) conditional(ctx context.Context, host, what string, in *dynamodb.UpdateItemInput) (it Item, won bool, err error) {
+	in.TableName, in.Key, in.ReturnValues = aws.String(s.table), key(host), types.ReturnValueAllNew
+	out, err := s.db.UpdateItem(ctx, in)
 	switch {
 	case err == nil:
 		it, err = decode(out.Attributes)
@@ -150,7 +142,7 @@ func (s *Store) WantWake(ctx context.Context, host string) (it Item, set bool, e
 		it, err = s.Get(ctx, host, true)
 		return it, false, err
 	default:
-		return Item{}, false, fmt.Errorf("ask for a wake of %s: %w", host, err)
+		return Item{}, false, fmt.Errorf("%s %s: %w", what, host, err)
 	}
 }
 

@@ -29,9 +29,7 @@ import (
 func (s *Store) BeginWake(ctx context.Context, host string, staleBefore time.Time) (it Item, won bool, err error) {
 	host = rule.NormalizeHost(host)
 	now := s.now().UTC()
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        aws.String(s.table),
-		Key:              key(host),
+	return s.conditional(ctx, host, "begin wake of", &dynamodb.UpdateItemInput{
 		UpdateExpression: aws.String("SET #state = :starting, #phase = :phaseStarting, #version = #version + :one, #wakeAt = :now REMOVE #lastError, #wakeExec, #wakeWanted"),
 		ConditionExpression: aws.String("attribute_exists(#host) AND attribute_not_exists(#broken) AND (#state = :stopped OR " +
 			"(#state = :stopping AND #sleepAt < :stale) OR (#state = :starting AND #wakeAt < :stale))"),
@@ -49,18 +47,7 @@ func (s *Store) BeginWake(ctx context.Context, host string, staleBefore time.Tim
 			":now":           &types.AttributeValueMemberS{Value: now.Format(TimeFormat)},
 			":stale":         &types.AttributeValueMemberS{Value: staleBefore.UTC().Format(TimeFormat)},
 		},
-		ReturnValues: types.ReturnValueAllNew,
 	})
-	switch {
-	case err == nil:
-		it, err = decode(out.Attributes)
-		return it, err == nil, err
-	case isConditionFailed(err):
-		it, err = s.Get(ctx, host, true)
-		return it, false, err
-	default:
-		return Item{}, false, fmt.Errorf("begin wake of %s: %w", host, err)
-	}
 }
 
 // FailWake ends a wake that did not complete: a starting rule goes back to
