@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -65,6 +66,14 @@ func (b *Backend) DeployFunction(ctx context.Context, cfg FunctionConfig, binary
 	var exists *lambdatypes.ResourceConflictException
 	if err != nil && !errors.As(err, &exists) {
 		return fmt.Errorf("create function %s: %w", cfg.Name, err)
+	}
+	// A new function is Pending for a while (with realistic timing, patch
+	// 0026) and refuses invocations meanwhile, as on AWS: deployed means
+	// Active.
+	if err := lambda.NewFunctionActiveV2Waiter(client, func(o *lambda.FunctionActiveV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second
+	}).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(cfg.Name)}, time.Minute); err != nil {
+		return fmt.Errorf("wait for function %s to be active: %w", cfg.Name, err)
 	}
 
 	return b.StartFunction(ctx, FunctionProcess{Name: cfg.Name, Binary: binary, Env: cfg.Env, MemoryMB: int(cfg.MemoryMB), MaxProcesses: cfg.MaxProcesses})

@@ -3,11 +3,13 @@ package proxytarget
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/step"
@@ -68,7 +70,7 @@ func Ensure(ctx context.Context, c Clients, cfg Config, in step.Input) (step.Pro
 	res.TargetGroupARN = tg.arn
 	add(KindTargetGroup, tg.arn, tg.action)
 
-	alias, err := ensureAlias(ctx, c.Lambda, cfg.FunctionName, aws.ToString(fn.Configuration.CodeSha256))
+	alias, err := ensureAlias(ctx, c.Lambda, cfg, fn)
 	if err != nil {
 		return res, err
 	}
@@ -98,7 +100,8 @@ type aliasState struct {
 // ensureAlias finds the alias "live" (kept where it points), or publishes
 // $LATEST (AWS returns the latest version when $LATEST is unchanged since)
 // and creates the alias on that version.
-func ensureAlias(ctx context.Context, l Lambda, function, codeSha string) (aliasState, error) {
+func ensureAlias(ctx context.Context, l Lambda, cfg Config, fn *lambda.GetFunctionOutput) (aliasState, error) {
+	function, codeSha := cfg.FunctionName, aws.ToString(fn.Configuration.CodeSha256)
 	got, err := l.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(function), Name: aws.String(AliasName)})
 	if err == nil {
 		return aliasState{arn: aws.ToString(got.AliasArn), version: aws.ToString(got.FunctionVersion), aliasAction: step.Adopted, versionAction: step.Adopted}, nil
@@ -120,6 +123,14 @@ func ensureAlias(ctx context.Context, l Lambda, function, codeSha string) (alias
 			existing[aws.ToString(v.Version)] = true
 		}
 	}
+
+	// A function being created or updated (a deploy of the stack a moment
+	// ago) refuses PublishVersion with ResourceConflictException until
+	// the update is done: wait for it, then publish what it left.
+	if fn, err = waitUpdated(ctx, l, cfg, fn); err != nil {
+		return aliasState{}, err
+	}
+	codeSha = aws.ToString(fn.Configuration.CodeSha256)
 
 	// CodeSha256 guards against publishing code other than what GetFunction saw.
 	pub, err := l.PublishVersion(ctx, &lambda.PublishVersionInput{
@@ -348,4 +359,40 @@ func ensureTarget(ctx context.Context, e ELBv2, tgARN, aliasARN string) (string,
 	}
 
 	return action, nil
+}
+
+// waitUpdated returns the function once it is Active and its last update
+// Successful, reading it again every cfg.UpdatePoll for at most
+// cfg.UpdateWait (Lambda: seconds, at most a minute or so); fn as it is
+// when it is settled already.
+func waitUpdated(ctx context.Context, l Lambda, cfg Config, fn *lambda.GetFunctionOutput) (*lambda.GetFunctionOutput, error) {
+	settled := func(c *lambdatypes.FunctionConfiguration) bool {
+		return c != nil && c.State != lambdatypes.StatePending &&
+			c.LastUpdateStatus != lambdatypes.LastUpdateStatusInProgress
+	}
+	if settled(fn.Configuration) {
+		return fn, nil
+	}
+	deadline := time.Now().Add(cfg.UpdateWait)
+	for {
+		if time.Now().After(deadline) {
+			return nil, steperr.NotReadyYet("proxy function %s is still being updated (state %s, last update %s) after %v: publish again once the update is done",
+				cfg.FunctionName, fn.Configuration.State, fn.Configuration.LastUpdateStatus, cfg.UpdateWait)
+		}
+		t := time.NewTimer(cfg.UpdatePoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		next, err := l.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(cfg.FunctionName)})
+		if err != nil {
+			return nil, fmt.Errorf("get proxy function %s while it is updated: %w", cfg.FunctionName, err)
+		}
+		if settled(next.Configuration) {
+			return next, nil
+		}
+		fn = next
+	}
 }

@@ -15,6 +15,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/autostop/autostop/shared/app"
 	"github.com/autostop/autostop/shared/awsproxy"
@@ -370,4 +371,42 @@ func checkStatement(t *testing.T, lc *lambda.Client, sid, tgARN, aliasARN string
 		return
 	}
 	t.Errorf("statement %s missing from %s", sid, aws.ToString(out.Policy))
+}
+
+// TestEnsureWaitsForAnUpdate: with realistic timing (kumo patch 0026) a
+// function being updated refuses PublishVersion with
+// ResourceConflictException, as on AWS right after a deploy of the stack;
+// Ensure waits for the update to finish and publishes.
+func TestEnsureWaitsForAnUpdate(t *testing.T) {
+	ctx := t.Context()
+	b := localawstest.StartWith(t, localaws.Options{RealisticTiming: true, KumoEnv: map[string]string{"KUMO_LAMBDA_UPDATE_DELAY": "2s"}})
+	if err := b.DeployFunction(ctx, localaws.FunctionConfig{Name: DefaultFunctionName, TimeoutSec: 30, MemoryMB: 128, Env: proxyEnv},
+		localawstest.BuildFunction(t, "../../functions/proxy")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := b.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := lambda.NewFromConfig(cfg)
+	up, err := lc.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+		FunctionName: aws.String(DefaultFunctionName), Description: aws.String("deployed again"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.LastUpdateStatus != lambdatypes.LastUpdateStatusInProgress {
+		t.Fatalf("LastUpdateStatus %s right after an update, want InProgress (is realistic timing on?)", up.LastUpdateStatus)
+	}
+
+	start := time.Now()
+	in := step.Input{Spec: spec.LoadBalancerSpec{Name: "web", Region: b.Region(), Domain: "autostop.example.test"}, Execution: "exec-1"}
+	res, err := Ensure(ctx, NewClients(cfg, b.Region()), Config{UpdatePoll: 100 * time.Millisecond}, in)
+	if err != nil {
+		t.Fatalf("Ensure during an update: %v", err)
+	}
+	if res.Version != "1" {
+		t.Errorf("published version %q, want 1", res.Version)
+	}
+	t.Logf("Ensure waited out the update: %v", time.Since(start).Round(100*time.Millisecond))
 }

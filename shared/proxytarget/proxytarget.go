@@ -73,6 +73,14 @@ type Config struct {
 	// DeleteBackoff is the wait before the second attempt; it doubles for
 	// each further one. Default 1s (so 1+2+4 s at most with 4 attempts).
 	DeleteBackoff time.Duration
+	// UpdateWait bounds the wait for a proxy function that is being
+	// created or updated (a deploy a moment ago) before its version is
+	// published: Lambda refuses PublishVersion meanwhile. Default 40 s,
+	// under the step's 60 s timeout.
+	UpdateWait time.Duration
+	// UpdatePoll is how often the function is read while waiting.
+	// Default 1 s.
+	UpdatePoll time.Duration
 }
 
 // ConfigFromEnv reads Config from the environment.
@@ -86,6 +94,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DeleteAttempts <= 0 {
 		c.DeleteAttempts = 4
+	}
+	if c.UpdateWait <= 0 {
+		c.UpdateWait = 40 * time.Second
+	}
+	if c.UpdatePoll <= 0 {
+		c.UpdatePoll = time.Second
 	}
 	if c.DeleteBackoff <= 0 {
 		c.DeleteBackoff = time.Second
