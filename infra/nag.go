@@ -102,7 +102,7 @@ func suppressStateMachine(c constructs.IConstruct, nested ...string) {
 func suppressDeadLetters(q awssqs.Queue) {
 	suppress(q, &cdknag.NagPackSuppression{
 		Id:     jsii.String("AwsSolutions-SQS3"),
-		Reason: jsii.String("this queue is itself the dead-letter queue of the EventBridge rule targets, watched by an alarm"),
+		Reason: jsii.String("this queue is itself the dead-letter queue of the EventBridge rule targets and the on-failure destination of the bus rules' functions, watched by an alarm"),
 	})
 }
 

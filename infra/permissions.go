@@ -1,8 +1,11 @@
 package main
 
 import (
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
+
 	"github.com/autostop/autostop/shared/app"
 	"github.com/autostop/autostop/shared/ownership"
+	"github.com/autostop/autostop/shared/proxytarget"
 )
 
 // TagCondition is what a grant requires of the autostop:load-balancer tag.
@@ -15,7 +18,11 @@ const (
 	// RequestTag: a create must carry the tag (aws:RequestTag/… not null).
 	RequestTag
 	// ResourceTag: a delete or modify may only touch a resource carrying the
-	// tag (aws:ResourceTag/… not null).
+	// tag (aws:ResourceTag/… not null). A grant of a Delete* action with the
+	// default TagKey also requires autostop:managed-by=autostop on the
+	// resource (Statements adds it): every create call carries both
+	// (ownership.Tags), so a resource someone merely tagged
+	// autostop:load-balancer is never deleted.
 	ResourceTag
 )
 
@@ -39,6 +46,14 @@ type Grant struct {
 	// ec2:CreateTags) to the tags a create call carries: the service's
 	// CreateAction condition key.
 	CreateActions []string
+	// Equals are further StringEquals conditions on request values the
+	// service exposes as condition keys, key → value (iam:AWSServiceName,
+	// lambda:Principal, acm:ValidationMethod).
+	Equals map[string]string
+	// AllOf limits multivalued request keys to these values
+	// (ForAllValues:StringEquals, key → allowed values): Route 53's change
+	// actions and record types.
+	AllOf map[string][]string
 	// MetricNamespace limits cloudwatch:PutMetricData to one namespace
 	// (the cloudwatch:namespace condition key): PutMetricData has no
 	// resource-level permissions.
@@ -65,6 +80,61 @@ const (
 	proxyVersions  = proxyFunction + ":*"
 	provisioning   = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:" + app.NamePrefix + app.ProvisionLoadBalancer
 	provisionRuns  = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:" + app.NamePrefix + app.ProvisionLoadBalancer + ":*"
+	// elbLinkedRole is Elastic Load Balancing's service-linked role, which
+	// the account's first load balancer or target group creates.
+	elbLinkedRole = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/" + elbService + "/AWSServiceRoleForElasticLoadBalancing"
+)
+
+// elbService is Elastic Load Balancing's service principal.
+const elbService = "elasticloadbalancing.amazonaws.com"
+
+// Condition keys of the grants.
+const (
+	// iamServiceName: the service whose service-linked role
+	// iam:CreateServiceLinkedRole creates.
+	iamServiceName = "iam:AWSServiceName"
+	// lambdaPrincipal: the principal lambda:AddPermission grants, or the
+	// one of the statement lambda:RemovePermission removes.
+	lambdaPrincipal = "lambda:Principal"
+	// acmValidation: the validation method of acm:RequestCertificate.
+	acmValidation = "acm:ValidationMethod"
+	// Route 53 ChangeResourceRecordSets: the actions (CREATE, UPSERT,
+	// DELETE), record types and record names of the change batch.
+	recordActions = "route53:ChangeResourceRecordSetsActions"
+	recordTypes   = "route53:ChangeResourceRecordSetsRecordTypes"
+	recordNames   = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+)
+
+// elbLinkedRoleGrant lets a step that creates a load balancer or a target
+// group create Elastic Load Balancing's service-linked role, which the
+// first one in an account does (the service calls
+// iam:CreateServiceLinkedRole as the caller); that role only.
+var elbLinkedRoleGrant = Grant{Actions: []string{"iam:CreateServiceLinkedRole"}, Resources: []string{elbLinkedRole},
+	Equals: map[string]string{iamServiceName: elbService}}
+
+// elbInvokePermission limits lambda:AddPermission and RemovePermission to
+// statements for Elastic Load Balancing (the proxy's target groups): no
+// step may open the proxy function to another principal.
+var elbInvokePermission = map[string]string{lambdaPrincipal: proxytarget.ELBPrincipal}
+
+// The record changes each step makes (shared/dns, shared/certificate):
+// ensure-dns creates or upserts the wildcard alias A (and AAAA) and its TXT
+// ownership record, and deletes an AAAA left from a dualstack ALB;
+// ensure-certificate upserts the ACM validation CNAMEs; rollback deletes
+// those records.
+var (
+	ensureDNSChanges = map[string][]string{
+		recordActions: {string(r53types.ChangeActionCreate), string(r53types.ChangeActionUpsert), string(r53types.ChangeActionDelete)},
+		recordTypes:   {string(r53types.RRTypeA), string(r53types.RRTypeAaaa), string(r53types.RRTypeTxt)},
+	}
+	validationChanges = map[string][]string{
+		recordActions: {string(r53types.ChangeActionUpsert)},
+		recordTypes:   {string(r53types.RRTypeCname)},
+	}
+	rollbackChanges = map[string][]string{
+		recordActions: {string(r53types.ChangeActionDelete)},
+		recordTypes:   {string(r53types.RRTypeA), string(r53types.RRTypeAaaa), string(r53types.RRTypeTxt), string(r53types.RRTypeCname)},
+	}
 )
 
 // Reasons for wildcard resources, shown in the cdk-nag suppressions.
@@ -128,11 +198,14 @@ var provisioningGrants = map[string][]Grant{
 		{Actions: []string{"ec2:CreateTags"}, Resources: []string{securityGroups}, Tag: RequestTag,
 			CreateActions: []string{"CreateSecurityGroup"}, Why: whyCreated},
 		{Actions: []string{"ec2:AuthorizeSecurityGroupIngress"}, Resources: []string{securityGroups}, Tag: ResourceTag, Why: whyCreated},
+		elbLinkedRoleGrant,
 	},
 	"ensure-proxy-target": {
 		{Actions: []string{"lambda:GetFunction", "lambda:GetAlias", "lambda:CreateAlias", "lambda:ListVersionsByFunction",
-			"lambda:PublishVersion", "lambda:GetPolicy", "lambda:AddPermission", "lambda:RemovePermission"},
+			"lambda:PublishVersion", "lambda:GetPolicy"},
 			Resources: []string{proxyFunction, proxyVersions}, Why: whyProxyVersion},
+		{Actions: []string{"lambda:AddPermission", "lambda:RemovePermission"}, Resources: []string{proxyFunction, proxyVersions},
+			Equals: elbInvokePermission, Why: whyProxyVersion},
 		{Actions: []string{"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTags",
 			"elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetHealth"},
 			Resources: []string{anyResource}, Why: whyDescribe},
@@ -145,13 +218,16 @@ var provisioningGrants = map[string][]Grant{
 			TagKeys: []string{ownership.DomainKey}, Why: whyCreated},
 		{Actions: []string{"elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:RegisterTargets",
 			"elasticloadbalancing:DeregisterTargets"}, Resources: []string{targetGroups}, Tag: ResourceTag, Why: whyCreated},
+		elbLinkedRoleGrant,
 	},
 	"ensure-certificate": {
 		{Actions: []string{"acm:ListCertificates"}, Resources: []string{anyResource}, Why: whyACMList},
 		{Actions: []string{"acm:DescribeCertificate", "acm:ListTagsForCertificate"}, Resources: []string{certificates}, Why: whyCertificates},
-		{Actions: []string{"acm:RequestCertificate"}, Resources: []string{anyResource}, Tag: RequestTag, Why: whyRequestCert},
+		{Actions: []string{"acm:RequestCertificate"}, Resources: []string{anyResource}, Tag: RequestTag,
+			Equals: map[string]string{acmValidation: "DNS"}, Why: whyRequestCert},
 		{Actions: []string{"acm:AddTagsToCertificate"}, Resources: []string{certificates}, Tag: RequestTag, Why: whyCertificates},
-		{Actions: []string{"route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets"}, Resources: []string{hostedZone}, Why: whyZone},
+		{Actions: []string{"route53:ListResourceRecordSets"}, Resources: []string{hostedZone}, Why: whyZone},
+		{Actions: []string{"route53:ChangeResourceRecordSets"}, Resources: []string{hostedZone}, AllOf: validationChanges, Why: whyZone},
 	},
 	"ensure-listeners": {
 		{Actions: []string{"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTags"},
@@ -162,7 +238,8 @@ var provisioningGrants = map[string][]Grant{
 		{Actions: []string{"elasticloadbalancing:ModifyListener"}, Resources: []string{listeners}, Tag: ResourceTag, Why: whyCreated},
 	},
 	"ensure-dns": {
-		{Actions: []string{"route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets"}, Resources: []string{hostedZone}, Why: whyZone},
+		{Actions: []string{"route53:ListResourceRecordSets"}, Resources: []string{hostedZone}, Why: whyZone},
+		{Actions: []string{"route53:ChangeResourceRecordSets"}, Resources: []string{hostedZone}, AllOf: ensureDNSChanges, Why: whyZone},
 		{Actions: []string{"route53:GetChange"}, Resources: []string{dnsChanges}, Why: whyDNSChange},
 	},
 	"rollback": {
@@ -176,11 +253,13 @@ var provisioningGrants = map[string][]Grant{
 		{Actions: []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:DeleteTargetGroup"},
 			Resources: []string{targetGroups}, Tag: ResourceTag, Why: whyCreated},
 		{Actions: []string{"ec2:DeleteSecurityGroup"}, Resources: []string{securityGroups}, Tag: ResourceTag, Why: whyCreated},
-		{Actions: []string{"lambda:GetPolicy", "lambda:RemovePermission"}, Resources: []string{proxyFunction, proxyVersions}, Why: whyProxyVersion},
+		{Actions: []string{"lambda:GetPolicy"}, Resources: []string{proxyFunction, proxyVersions}, Why: whyProxyVersion},
+		{Actions: []string{"lambda:RemovePermission"}, Resources: []string{proxyFunction, proxyVersions}, Equals: elbInvokePermission, Why: whyProxyVersion},
 		{Actions: []string{"acm:ListCertificates"}, Resources: []string{anyResource}, Why: whyACMList},
 		{Actions: []string{"acm:ListTagsForCertificate", "acm:DescribeCertificate"}, Resources: []string{certificates}, Why: whyCertificates},
 		{Actions: []string{"acm:DeleteCertificate"}, Resources: []string{certificates}, Tag: ResourceTag, Why: whyCertificates},
-		{Actions: []string{"route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets"}, Resources: []string{hostedZone}, Why: whyZone},
+		{Actions: []string{"route53:ListResourceRecordSets"}, Resources: []string{hostedZone}, Why: whyZone},
+		{Actions: []string{"route53:ChangeResourceRecordSets"}, Resources: []string{hostedZone}, AllOf: rollbackChanges, Why: whyZone},
 		// Before deleting, the rollback looks for other executions of the
 		// same load balancer that may have adopted what it created.
 		{Actions: []string{"states:ListExecutions"}, Resources: []string{provisioning}},

@@ -44,6 +44,7 @@ var rulesGrants = map[string][]Grant{
 			Resources: []string{targetGroups}, Tag: ResourceTag, Why: whyCreated},
 		{Actions: []string{"ec2:CreateTags"}, Resources: []string{instances}, Tag: RequestTag, TagKey: ownership.RuleKey,
 			TagKeys: ruleTagOnly, Why: whyTagInstances},
+		elbLinkedRoleGrant,
 	},
 	"attach-write": {
 		// Create reads the item holding the host when the write is refused.

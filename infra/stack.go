@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,12 +20,14 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/autostop/autostop/shared/app"
+	"github.com/autostop/autostop/shared/ownership"
 )
 
 // StackName is the CloudFormation stack's name.
@@ -38,6 +41,15 @@ const (
 	// ContextHostedZoneID limits the Route 53 permissions to one hosted
 	// zone. Default "*": any zone of the account.
 	ContextHostedZoneID = "hostedZoneId"
+	// ContextDNSDomain limits the Route 53 records the steps may change to
+	// names under one domain (the condition key
+	// route53:ChangeResourceRecordSetsNormalizedRecordNames): every
+	// request's domain must then be this one or below it. Default: none
+	// (any name of the allowed zones).
+	ContextDNSDomain = "dnsDomain"
+
+	// Elsewhere: ContextAlarmEmail (alarms.go) sends the alarms to an
+	// e-mail address; ContextProxyReservedConcurrency (concurrency.go);
 	// ContextFunctionVpcID, ContextFunctionSubnetIDs and
 	// ContextFunctionAvailabilityZones (vpc.go) put the functions in an
 	// existing VPC. Default: no VPC.
@@ -87,7 +99,13 @@ type Stack struct {
 	FunctionSecurityGroup awsec2.SecurityGroup
 	StateMachines         map[string]awsstepfunctions.StateMachine
 	DeadLetters           awssqs.Queue
-	Tables                map[string]awsdynamodb.Table
+	// DeadLetterAlarm fires when the dead-letter queue holds a message.
+	DeadLetterAlarm awscloudwatch.Alarm
+	Tables          map[string]awsdynamodb.Table
+	// Alarms are every alarm of the stack (alarms.go); AlarmTopic, which
+	// they notify, exists with the context alarmEmail only.
+	Alarms     []awscloudwatch.Alarm
+	AlarmTopic awssns.Topic
 }
 
 var retention = map[int]awslogs.RetentionDays{
@@ -167,6 +185,14 @@ func NewStack(scope constructs.Construct, id string, cfg Config, props *awscdk.S
 	}
 	zone := contextString(s.Stack, ContextHostedZoneID, "*")
 	zone = strings.TrimPrefix(zone, "/hostedzone/")
+	domain, err := readDNSDomain(contextString(s.Stack, ContextDNSDomain, ""))
+	if err != nil {
+		return nil, err
+	}
+	alarmEmail, err := readAlarmEmail(contextString(s.Stack, ContextAlarmEmail, ""))
+	if err != nil {
+		return nil, err
+	}
 
 	tables := constructs.NewConstruct(s.Stack, jsii.String("Tables"))
 	tableARNs := map[string]string{}
@@ -182,7 +208,7 @@ func NewStack(scope constructs.Construct, id string, cfg Config, props *awscdk.S
 		s.FunctionSecurityGroup = network.securityGroup
 	}
 	for _, f := range cfg.App.Functions {
-		s.Functions[f.ID] = newFunction(functions, f, cfg.RepoRoot, keep, zone, tableARNs, network)
+		s.Functions[f.ID] = newFunction(functions, f, cfg.RepoRoot, keep, GrantScope{Zone: zone, Domain: domain, Tables: tableARNs}, network)
 		if f.ID == ProxyFunctionID && proxyReserved > 0 {
 			fn := s.Functions[f.ID].Node().DefaultChild().(awslambda.CfnFunction)
 			fn.SetReservedConcurrentExecutions(jsii.Number(float64(proxyReserved)))
@@ -217,6 +243,7 @@ func NewStack(scope constructs.Construct, id string, cfg Config, props *awscdk.S
 	if err := s.newEvents(constructs.NewConstruct(s.Stack, jsii.String("Events")), cfg.App.EventBuses, cfg.App.Schedules); err != nil {
 		return nil, err
 	}
+	s.newAlarms(constructs.NewConstruct(s.Stack, jsii.String("Alarms")), alarmEmail)
 
 	return s, nil
 }
@@ -270,38 +297,78 @@ func arnPattern(stack awscdk.Stack, pattern, zone string, tables map[string]stri
 // "${RulesTable}" for the table "rules", filled with its ARN.
 func TablePlaceholder(tableID string) string { return cfnID(tableID) + "Table" }
 
+// GrantScope is what the stack fills a grant's patterns and conditions
+// with.
+type GrantScope struct {
+	// Zone is the hosted zone of ${HostedZone} (context hostedZoneId).
+	Zone string
+	// Domain, when set (context dnsDomain), limits the Route 53 record
+	// names a step may change to names under it.
+	Domain string
+	// Tables maps a table placeholder ("RulesTable", see TablePlaceholder)
+	// to its ARN.
+	Tables map[string]string
+}
+
+// conditions are an IAM statement's conditions: operator → key → value.
+type conditions map[string]map[string]any
+
+func (c conditions) add(op, key string, v any) {
+	if c[op] == nil {
+		c[op] = map[string]any{}
+	}
+	c[op][key] = v
+}
+
 // Statements turns a function's grants into IAM statements.
-func Statements(stack awscdk.Stack, grants []Grant, zone string, tables map[string]string) []awsiam.PolicyStatement {
+func Statements(stack awscdk.Stack, grants []Grant, in GrantScope) []awsiam.PolicyStatement {
 	var out []awsiam.PolicyStatement
 	for _, g := range grants {
 		resources := make([]*string, 0, len(g.Resources))
 		for _, r := range g.Resources {
-			resources = append(resources, arnPattern(stack, r, zone, tables))
+			resources = append(resources, arnPattern(stack, r, in.Zone, in.Tables))
 		}
-		cond := map[string]interface{}{}
+		cond := conditions{}
 		key := TagKey
 		if g.TagKey != "" {
 			key = g.TagKey
 		}
 		switch g.Tag {
 		case RequestTag:
-			cond["Null"] = map[string]interface{}{"aws:RequestTag/" + key: "false"}
+			cond.add("Null", "aws:RequestTag/"+key, "false")
 		case ResourceTag:
-			cond["Null"] = map[string]interface{}{"aws:ResourceTag/" + key: "false"}
+			cond.add("Null", "aws:ResourceTag/"+key, "false")
+			if key == TagKey && hasDelete(g.Actions) {
+				// Deletes: the resource must also say autostop created it.
+				cond.add("StringEquals", "aws:ResourceTag/"+ownership.ManagedByKey, ownership.ManagedByValue)
+			}
 		}
 		if len(g.CreateActions) > 0 {
 			service := strings.SplitN(g.Actions[0], ":", 2)[0]
-			cond["StringEquals"] = map[string]interface{}{service + ":CreateAction": g.CreateActions}
+			cond.add("StringEquals", service+":CreateAction", g.CreateActions)
 		}
 		if g.MetricNamespace != "" {
-			cond["StringEquals"] = map[string]interface{}{"cloudwatch:namespace": g.MetricNamespace}
+			cond.add("StringEquals", "cloudwatch:namespace", g.MetricNamespace)
+		}
+		for k, v := range g.Equals {
+			cond.add("StringEquals", k, v)
 		}
 		if len(g.TagKeys) > 0 {
-			cond["ForAllValues:StringEquals"] = map[string]interface{}{"aws:TagKeys": g.TagKeys}
+			cond.add("ForAllValues:StringEquals", "aws:TagKeys", g.TagKeys)
+		}
+		for k, v := range g.AllOf {
+			cond.add("ForAllValues:StringEquals", k, v)
+		}
+		if in.Domain != "" && slices.Contains(g.Actions, "route53:ChangeResourceRecordSets") {
+			cond.add("ForAllValues:StringLike", recordNames, []string{RecordNamesUnder(in.Domain)})
 		}
 		props := &awsiam.PolicyStatementProps{Actions: jsii.Strings(g.Actions...), Resources: &resources}
 		if len(cond) > 0 {
-			props.Conditions = &cond
+			c := map[string]interface{}{}
+			for op, kv := range cond {
+				c[op] = kv
+			}
+			props.Conditions = &c
 		}
 		out = append(out, awsiam.NewPolicyStatement(props))
 	}
@@ -309,7 +376,18 @@ func Statements(stack awscdk.Stack, grants []Grant, zone string, tables map[stri
 	return out
 }
 
-func newFunction(scope constructs.Construct, f app.Function, root string, keep awslogs.RetentionDays, zone string, tables map[string]string, network *functionNetwork) awslambda.Function {
+// hasDelete reports whether one of actions deletes a resource.
+func hasDelete(actions []string) bool {
+	for _, a := range actions {
+		if _, op, _ := strings.Cut(a, ":"); strings.HasPrefix(op, "Delete") {
+			return true
+		}
+	}
+
+	return false
+}
+
+func newFunction(scope constructs.Construct, f app.Function, root string, keep awslogs.RetentionDays, grants GrantScope, network *functionNetwork) awslambda.Function {
 	c := constructs.NewConstruct(scope, jsii.String(f.ID))
 	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{Retention: keep})
 	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
@@ -351,14 +429,14 @@ func newFunction(scope constructs.Construct, f app.Function, root string, keep a
 		fn.Node().AddDependency(network.policy)
 	}
 
-	if grants := Permissions[f.ID]; len(grants) > 0 {
+	if step := Permissions[f.ID]; len(step) > 0 {
 		stack := awscdk.Stack_Of(c)
 		policy := awsiam.NewPolicy(c, jsii.String("StepPolicy"), &awsiam.PolicyProps{
 			PolicyName: jsii.String(StepPolicyName(f.ID)),
 			Roles:      &[]awsiam.IRole{role},
-			Statements: ptrs(Statements(stack, grants, zone, tables)),
+			Statements: ptrs(Statements(stack, step, grants)),
 		})
-		suppressStepPolicy(policy, f.ID, zone)
+		suppressStepPolicy(policy, f.ID, grants.Zone)
 	}
 	suppressRole(role)
 
@@ -402,7 +480,10 @@ func (s *Stack) newStateMachine(scope constructs.Construct, sm app.StateMachine,
 	}
 
 	c := constructs.NewConstruct(scope, jsii.String(sm.ID))
-	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{Retention: keep})
+	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
+		LogGroupName: StateMachineLogGroupName(s.Stack, sm),
+		Retention:    keep,
+	})
 	m := awsstepfunctions.NewStateMachine(c, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
 		StateMachineName:        jsii.String(sm.Name()),
 		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
@@ -434,6 +515,24 @@ func (s *Stack) newStateMachine(scope constructs.Construct, sm app.StateMachine,
 	})
 
 	return m, nil
+}
+
+// StateMachineLogPrefix is where Step Functions log groups belong: log
+// delivery to a group under /aws/vendedlogs/ needs no entry of its own in
+// the account's CloudWatch Logs resource policy (limited to 5,120
+// characters).
+const StateMachineLogPrefix = "/aws/vendedlogs/states/"
+
+// StateMachineLogGroupName is the name of a state machine's log group:
+// StateMachineLogPrefix, the state machine's name, and the unique part of
+// the stack's ID (the UUID CloudFormation gives the stack when it creates
+// it). Log groups are kept when the stack is deleted, so a stack deployed
+// again gets new names instead of colliding with the kept groups; an update
+// of the stack keeps them.
+func StateMachineLogGroupName(stack awscdk.Stack, sm app.StateMachine) *string {
+	stackUUID := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), stack.StackId(), nil))
+
+	return awscdk.Fn_Join(jsii.String(""), jsii.Strings(StateMachineLogPrefix+sm.Name()+"-", *stackUUID))
 }
 
 // NestedExecutionStatements are what a state machine's role needs to run
@@ -475,7 +574,8 @@ func nestedRuns(name string) string {
 
 // newEvents declares the event buses and their rules, and the schedules
 // (rules on the default bus), all delivering to their targets with retries
-// and the one dead-letter queue.
+// and the one dead-letter queue, and what Lambda does when a target
+// function fails (newAsyncInvokes).
 func (s *Stack) newEvents(scope constructs.Construct, buses []app.EventBus, schedules []app.Schedule) error {
 	if len(buses) == 0 && len(schedules) == 0 {
 		return nil
@@ -491,15 +591,16 @@ func (s *Stack) newEvents(scope constructs.Construct, buses []app.EventBus, sche
 		Period:    awscdk.Duration_Minutes(jsii.Number(5)),
 		Statistic: jsii.String("Maximum"),
 	}).CreateAlarm(scope, jsii.String("DeadLettersAlarm"), &awscloudwatch.CreateAlarmOptions{
-		AlarmDescription:   jsii.String("autostop: events the rules could not deliver after retries are waiting in the dead-letter queue"),
+		AlarmDescription:   jsii.String("autostop: events the rules could not deliver after retries, or a function failed on after its retries, are waiting in the dead-letter queue"),
 		Threshold:          jsii.Number(0),
 		EvaluationPeriods:  jsii.Number(1),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 	awscdk.NewCfnOutput(s.Stack, jsii.String("DeadLetterQueueUrl"), &awscdk.CfnOutputProps{Value: dlq.QueueUrl(),
-		Description: jsii.String("events no target accepted after retries")})
+		Description: jsii.String("events no target accepted after retries, and invocation records of events the bus rules' functions failed on")})
 	awscdk.NewCfnOutput(s.Stack, jsii.String("DeadLetterAlarmName"), &awscdk.CfnOutputProps{Value: alarm.AlarmName()})
+	s.DeadLetterAlarm = alarm
 
 	for _, b := range buses {
 		bus := awsevents.NewEventBus(scope, jsii.String(cfnID(b.Name)+"Bus"), &awsevents.EventBusProps{EventBusName: jsii.String(b.Name)})
@@ -553,7 +654,7 @@ func (s *Stack) newEvents(scope constructs.Construct, buses []app.EventBus, sche
 		}
 	}
 
-	return nil
+	return s.newAsyncInvokes(scope, buses, schedules, dlq)
 }
 
 // ScheduleMaxEventAge is how long EventBridge retries a schedule's

@@ -56,8 +56,10 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(*a.Outdir())
 
-		// The same app with the functions in an existing VPC (vpc_test.go):
-		// the subnets as a comma-separated string, the zones as a JSON list.
+		// The same app with every optional context set: the functions in
+		// an existing VPC (vpc_test.go: the subnets as a comma-separated
+		// string, the zones as a JSON list), the proxy's reservation, the
+		// alarms' e-mail and the DNS domain (operations_test.go).
 		b := awscdk.NewApp(&awscdk.AppProps{
 			Outdir: jsii.String(filepath.Join(os.TempDir(), fmt.Sprintf("autostop-cdk-test-vpc-%d", os.Getpid()))),
 			Context: &map[string]any{
@@ -65,6 +67,8 @@ func TestMain(m *testing.M) {
 				ContextFunctionSubnetIDs:         strings.Join(testSubnets, ", "),
 				ContextFunctionAvailabilityZones: []any{testZones[0], testZones[1]},
 				ContextProxyReservedConcurrency:  "200",
+				ContextAlarmEmail:                testAlarmEmail,
+				ContextDNSDomain:                 testDNSDomain,
 			},
 		})
 		vpcSynthesized, err = NewStack(b, StackName, Config{RepoRoot: root, App: app.Description()},
@@ -357,6 +361,11 @@ func TestFunctionPolicies(t *testing.T) {
 			}
 			sort.Strings(other)
 			want := []string{"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+			if asyncInvokes[f.ID].DeadLetters {
+				// Lambda sends its failed invocations to the DLQ.
+				want = append(want, "sqs:SendMessage")
+				sort.Strings(want)
+			}
 			if !reflect.DeepEqual(other, want) {
 				t.Errorf("other actions = %v, want %v", other, want)
 			}

@@ -157,7 +157,7 @@ func newFunctionNetwork(scope constructs.Construct, cfg FunctionVPC) *functionNe
 	grants := FunctionVPCGrants(cfg.SubnetIDs, *sg.SecurityGroupId())
 	policy := awsiam.NewPolicy(c, jsii.String("NetworkInterfaces"), &awsiam.PolicyProps{
 		PolicyName: jsii.String(FunctionVPCPolicyName),
-		Statements: ptrs(Statements(stack, grants, "", nil)),
+		Statements: ptrs(Statements(stack, grants, GrantScope{})),
 	})
 	suppressGrants(policy, grants, "")
 
