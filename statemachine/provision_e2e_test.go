@@ -198,10 +198,11 @@ func TestSameRequestTwiceMakesNoMutatingCalls(t *testing.T) {
 	}
 }
 
-// TestFaultsOnEveryMutatingCall injects, for every mutating operation the
-// workflow makes, a throttling error on its first call (the execution must
-// still succeed) and a permanent error (the execution must fail with that
-// error and leave nothing that carries its tag).
+// TestFaultsOnEveryMutatingCall injects, for every mutating operation each
+// step makes, a throttling error on its first call (the execution must
+// still succeed) and a permanent error on every call of it by that step (the
+// execution must fail with that error and leave nothing that carries its
+// tag).
 func TestFaultsOnEveryMutatingCall(t *testing.T) {
 	const sample = "route53-issued-certificate"
 
@@ -213,16 +214,17 @@ func TestFaultsOnEveryMutatingCall(t *testing.T) {
 	requireSucceeded(t, w.provision(t, w.sample(t, sample), "discover"))
 	type target struct {
 		call awsproxy.Call
-		nth  int // the call's position among all calls of its operation
+		nth  int // the call's position among its step's calls of its operation
 	}
 	var targets []target
 	seen := map[string]bool{}
 	count := map[string]int{}
 	for _, c := range w.mutating() {
-		count[opName(c)]++
-		if key := c.Caller + " " + opName(c); !seen[key] {
+		key := c.Caller + " " + opName(c)
+		count[key]++
+		if !seen[key] {
 			seen[key] = true
-			targets = append(targets, target{call: c, nth: count[opName(c)]})
+			targets = append(targets, target{call: c, nth: count[key]})
 		}
 	}
 	if len(targets) < 5 {
@@ -234,16 +236,17 @@ func TestFaultsOnEveryMutatingCall(t *testing.T) {
 		name := strings.TrimPrefix(op.Caller, "autostop-") + "/" + opName(op)
 		t.Run(name+"/throttled", func(t *testing.T) {
 			w := newWorld(t)
-			w.backend.Proxy().FailNth(op.Service, op.Operation, tg.nth, awsproxy.Throttled)
+			w.backend.Proxy().FailNthBy(op.Caller, op.Service, op.Operation, tg.nth, awsproxy.Throttled)
 			requireSucceeded(t, w.provision(t, w.sample(t, sample), "throttled"))
 			requireFaultInjected(t, w, op)
 		})
 		t.Run(name+"/denied", func(t *testing.T) {
 			w := newWorld(t)
 			s := w.sample(t, sample)
-			// Permanent: every call of the operation from this step on is denied.
+			// Permanent: every call of the operation by this step is denied
+			// (the rollback's own calls are not).
 			for n := tg.nth; n < tg.nth+20; n++ {
-				w.backend.Proxy().FailNth(op.Service, op.Operation, n, awsproxy.AccessDenied)
+				w.backend.Proxy().FailNthBy(op.Caller, op.Service, op.Operation, n, awsproxy.AccessDenied)
 			}
 			d := w.provision(t, s, "denied")
 			if d.Status != sfntypes.ExecutionStatusFailed || aws.ToString(d.Error) != "AccessDenied" {

@@ -339,17 +339,21 @@ func (p *Proxy) match(caller string, op Operation) (Fault, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 
+	// Every matching rule counts the call, whichever fires: rules for the
+	// 1st, 2nd, … call of an operation fail every one of those calls.
+	var fault Fault
+	fired := false
 	for _, r := range p.rules {
 		if r.operation != op.Name || (r.service != "" && r.service != op.Service) || (r.caller != "" && r.caller != caller) {
 			continue
 		}
 		r.seen++
-		if r.seen == r.nth {
-			return r.fault, true
+		if r.seen == r.nth && !fired {
+			fault, fired = r.fault, true
 		}
 	}
 
-	return Fault{}, false
+	return fault, fired
 }
 
 // MaxCalls bounds the calls the proxy keeps: a long-running local backend
