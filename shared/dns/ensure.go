@@ -242,17 +242,11 @@ func aliasMatches(rrs *r53types.ResourceRecordSet, target *r53types.AliasTarget)
 }
 
 // raced reports whether a change batch failed because the records changed
-// since they were listed: AWS says InvalidChangeBatch (record already
-// exists / not found); kumo says ResourceRecordAlreadyExists.
+// since they were listed: InvalidChangeBatch ("Tried to create resource
+// record set … but it already exists", "… but it was not found", "… the
+// values provided do not match the current values").
 func raced(err error) bool {
 	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
-		return false
-	}
-	switch apiErr.ErrorCode() {
-	case "InvalidChangeBatch", "ResourceRecordAlreadyExists":
-		return true
-	}
 
-	return false
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "InvalidChangeBatch"
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
+	"github.com/autostop/autostop/shared/localaws"
 	"github.com/autostop/autostop/shared/localaws/localawstest"
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/spec"
@@ -196,5 +198,76 @@ func TestEnsureKumo(t *testing.T) {
 	}
 	if got := records(foreign); len(got) != 1 {
 		t.Errorf("foreign record deleted: %v", got)
+	}
+}
+
+// With realistic timing the local backend reports a change PENDING until it
+// is INSYNC (gap 31, patch 0024), as Route 53 does: Ensure answers PENDING
+// with the change's ID, its next checks only ask GetChange (no listing, no
+// change) and see PENDING, then INSYNC.
+func TestEnsureKumoWaitsForInSync(t *testing.T) {
+	ctx := context.Background()
+	b := localawstest.StartWith(t, localaws.Options{RealisticTiming: true})
+	cfg, err := b.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := b.Proxy().Listen("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcfg, err := localaws.ConfigFor(ctx, url, b.Region())
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := route53.NewFromConfig(cfg).CreateHostedZone(ctx, &route53.CreateHostedZoneInput{
+		Name: aws.String("insync.example.test"), CallerReference: aws.String("insync"),
+	})
+	if err != nil {
+		t.Fatalf("CreateHostedZone: %v", err)
+	}
+	in := step.Input{
+		Spec: spec.LoadBalancerSpec{Name: "web", Domain: "apps.insync.example.test", IPAddressType: spec.IPv4,
+			DNS: spec.DNSSpec{Provider: spec.ProviderRoute53, HostedZoneID: strings.TrimPrefix(aws.ToString(created.HostedZone.Id), "/hostedzone/")}},
+		Execution: "exec-1",
+		Results: step.Results{LoadBalancer: &step.LoadBalancerResult{
+			ARN: "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/web/0123456789abcdef", DNSName: "web-123.us-east-1.elb.amazonaws.com",
+			CanonicalHostedZoneID: "Z35SXDOTRQ7X7K",
+		}},
+	}
+	clients := NewClients(pcfg)
+
+	res, err := Ensure(ctx, clients, in)
+	if err != nil {
+		t.Fatalf("Ensure: %v", err)
+	}
+	if res.ChangeStatus != StatusPending || res.ChangeID == "" {
+		t.Fatalf("Ensure = %+v, want PENDING with a change ID", res)
+	}
+	pending := 0
+	for deadline := time.Now().Add(10 * time.Second); res.ChangeStatus == StatusPending; time.Sleep(250 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("still PENDING after 10 s (%d checks)", pending)
+		}
+		b.Proxy().Reset()
+		in.Results.DNS = &res
+		if res, err = Ensure(ctx, clients, in); err != nil {
+			t.Fatalf("Ensure (wait loop): %v", err)
+		}
+		var ops []string
+		for _, c := range b.Proxy().Calls() {
+			if c.Caller == "test" {
+				ops = append(ops, c.Operation)
+			}
+		}
+		if !slices.Equal(ops, []string{"GetChange"}) {
+			t.Errorf("a check of the change called %v, want GetChange only", ops)
+		}
+		if res.ChangeStatus == StatusPending {
+			pending++
+		}
+	}
+	if res.ChangeStatus != StatusInSync || pending == 0 {
+		t.Errorf("the wait ended %s after %d PENDING checks, want INSYNC after at least one", res.ChangeStatus, pending)
 	}
 }

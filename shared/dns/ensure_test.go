@@ -346,6 +346,9 @@ func TestNormalizeName(t *testing.T) {
 		`\052.Autostop.Example.TEST.`: "*.autostop.example.test",
 		"*.autostop.example.test":     "*.autostop.example.test",
 		" example.test. ":             "example.test",
+		`a\100b.example.test`:         "a@b.example.test",
+		`a\056b.example.test.`:        `a\056b.example.test`,
+		`\052`:                        "*",
 	} {
 		if got := NormalizeName(in); got != want {
 			t.Errorf("NormalizeName(%q) = %q, want %q", in, got, want)

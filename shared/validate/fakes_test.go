@@ -19,6 +19,7 @@ import (
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/autostop/autostop/shared/dns"
 	"github.com/autostop/autostop/shared/ownership"
 )
 
@@ -42,7 +43,10 @@ type world struct {
 
 	fail    map[string]error // operation → error
 	calls   []string         // "Operation@region"
-	perPage int              // ListResourceRecordSets page size (0: all)
+	perPage int              // ListResourceRecordSets page size (0: 300, as Route 53)
+	// listGuard, when set, sees every ListResourceRecordSets call first;
+	// an error it returns fails the call.
+	listGuard func(in *route53.ListResourceRecordSetsInput) error
 }
 
 func apiErr(code string) error {
@@ -304,26 +308,44 @@ func (w *world) GetHostedZone(_ context.Context, in *route53.GetHostedZoneInput,
 	return &route53.GetHostedZoneOutput{HostedZone: &z}, nil
 }
 
-// ListResourceRecordSets pages by index (the next record's name is the
-// page token); it ignores where to start, as the local backend does.
+// ListResourceRecordSets lists as Route 53 does: in its order (by name with
+// the labels reversed, then type) from StartRecordName / StartRecordType,
+// perPage at a time, with NextRecordName / NextRecordType.
 func (w *world) ListResourceRecordSets(_ context.Context, in *route53.ListResourceRecordSetsInput, _ ...func(*route53.Options)) (*route53.ListResourceRecordSetsOutput, error) {
 	if err := w.call("ListResourceRecordSets", "global"); err != nil {
 		return nil, err
 	}
-	all := w.records[aws.ToString(in.HostedZoneId)]
-	from := 0
-	if in.StartRecordIdentifier != nil {
-		fmt.Sscan(aws.ToString(in.StartRecordIdentifier), &from)
+	if w.listGuard != nil {
+		if err := w.listGuard(in); err != nil {
+			return nil, err
+		}
 	}
-	out := &route53.ListResourceRecordSetsOutput{}
-	to := len(all)
-	if w.perPage > 0 && from+w.perPage < to {
-		to = from + w.perPage
+	all := slices.Clone(w.records[aws.ToString(in.HostedZoneId)])
+	order := func(a, b r53types.ResourceRecordSet) int {
+		if c := dns.CompareNames(aws.ToString(a.Name), aws.ToString(b.Name)); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.Type), string(b.Type))
+	}
+	slices.SortFunc(all, order)
+	from := 0
+	if in.StartRecordName != nil {
+		start := r53types.ResourceRecordSet{Name: in.StartRecordName, Type: in.StartRecordType}
+		from = slices.IndexFunc(all, func(rr r53types.ResourceRecordSet) bool { return order(rr, start) >= 0 })
+		if from < 0 {
+			from = len(all)
+		}
+	}
+	size := w.perPage
+	if size <= 0 {
+		size = 300
+	}
+	to := min(from+size, len(all))
+	out := &route53.ListResourceRecordSetsOutput{ResourceRecordSets: all[from:to]}
+	if to < len(all) {
 		out.IsTruncated = true
 		out.NextRecordName, out.NextRecordType = all[to].Name, all[to].Type
-		out.NextRecordIdentifier = aws.String(fmt.Sprint(to))
 	}
-	out.ResourceRecordSets = all[from:to]
 
 	return out, nil
 }

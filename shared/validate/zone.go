@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
+	"github.com/autostop/autostop/shared/dns"
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/spec"
 	"github.com/autostop/autostop/shared/steperr"
@@ -53,26 +54,27 @@ func (v *validation) checkZone(ctx context.Context) error {
 	return v.checkRecords(ctx, zoneID, zone, domain)
 }
 
-// checkRecords reads the zone's records from the first name below the apex
-// on the way to domain (every name that matters sorts after it) and looks
-// for a delegation of the domain and for foreign *.<domain> records.
-//
-// Every page is read: Route 53 returns records in order from StartRecordName,
-// but the local backend ignores StartRecordName and does not sort, so
-// stopping early would be wrong there.
+// checkRecords reads the zone's records at the names that matter, and only
+// there: the names between the apex (excluded) and the domain (included),
+// where an NS record would delegate the domain to other name servers, and
+// *.<domain>, where a record autostop does not own for this load balancer
+// (no ownership TXT record naming it beside it) is a conflict. Route 53
+// lists records in order from StartRecordName, so dns.RecordSetsAtNames
+// starts at each name and stops past the last: the rest of the zone,
+// however large, is not read (Route 53 allows 5 requests per second per
+// account).
 func (v *validation) checkRecords(ctx context.Context, zoneID, zone, domain string) error {
 	wildcard := "*." + domain
-	// Names between the apex (excluded) and the domain (included): an NS
-	// record at one of them hands the domain to other name servers.
 	delegations := map[string]bool{}
+	names := []string{wildcard}
 	for name := domain; name != zone && strings.HasSuffix(name, "."+zone); name = strings.SplitN(name, ".", 2)[1] {
 		delegations[name] = true
+		names = append(names, name)
 	}
-	start := wildcard
-	for name := range delegations {
-		if strings.Count(name, ".") < strings.Count(start, ".") {
-			start = name
-		}
+
+	sets, err := dns.RecordSetsAtNames(ctx, v.c.Route53, zoneID, names)
+	if err != nil {
+		return fmt.Errorf("list records of hosted zone %s: %w", zoneID, err)
 	}
 
 	var (
@@ -81,35 +83,24 @@ func (v *validation) checkRecords(ctx context.Context, zoneID, zone, domain stri
 		owners     []string // ownership TXT values at *.<domain>
 		ownerFound bool
 	)
-	in := &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(zoneID), StartRecordName: aws.String(start)}
-	for {
-		out, err := v.c.Route53.ListResourceRecordSets(ctx, in)
-		if err != nil {
-			return fmt.Errorf("list records of hosted zone %s: %w", zoneID, err)
-		}
-		for _, rr := range out.ResourceRecordSets {
-			name := normalizeName(aws.ToString(rr.Name))
-			switch {
-			case rr.Type == r53types.RRTypeNs && delegations[name]:
-				delegated = append(delegated, name)
-			case name != wildcard:
-			case rr.Type == r53types.RRTypeA || rr.Type == r53types.RRTypeAaaa || rr.Type == r53types.RRTypeCname:
-				records = append(records, string(rr.Type))
-			case rr.Type == r53types.RRTypeTxt:
-				for _, val := range rr.ResourceRecords {
-					lb, _, ok := ownership.ParseTXT(aws.ToString(val.Value))
-					if !ok {
-						continue
-					}
-					owners = append(owners, lb)
-					ownerFound = ownerFound || lb == v.s.Name
+	for _, rr := range sets {
+		name := normalizeName(aws.ToString(rr.Name))
+		switch {
+		case rr.Type == r53types.RRTypeNs && delegations[name]:
+			delegated = append(delegated, name)
+		case name != wildcard:
+		case rr.Type == r53types.RRTypeA || rr.Type == r53types.RRTypeAaaa || rr.Type == r53types.RRTypeCname:
+			records = append(records, string(rr.Type))
+		case rr.Type == r53types.RRTypeTxt:
+			for _, val := range rr.ResourceRecords {
+				lb, _, ok := ownership.ParseTXT(aws.ToString(val.Value))
+				if !ok {
+					continue
 				}
+				owners = append(owners, lb)
+				ownerFound = ownerFound || lb == v.s.Name
 			}
 		}
-		if !out.IsTruncated {
-			break
-		}
-		in.StartRecordName, in.StartRecordType, in.StartRecordIdentifier = out.NextRecordName, out.NextRecordType, out.NextRecordIdentifier
 	}
 
 	for _, name := range delegated {

@@ -31,6 +31,10 @@ type Route53 struct {
 	// BeforeChange, when set, runs once before the next
 	// ChangeResourceRecordSets is applied (to simulate a racing writer).
 	BeforeChange func(f *Route53)
+	// BeforeList, when set, sees every ListResourceRecordSets call before
+	// it is answered; an error it returns fails the call (to check which
+	// pages a caller reads).
+	BeforeList func(in *route53.ListResourceRecordSetsInput) error
 
 	changes map[string]int // change ID → GetChange calls so far
 	calls   []string
@@ -127,6 +131,11 @@ func (f *Route53) ListResourceRecordSets(_ context.Context, in *route53.ListReso
 	defer f.mu.Unlock()
 	if err := f.fail("ListResourceRecordSets"); err != nil {
 		return nil, err
+	}
+	if f.BeforeList != nil {
+		if err := f.BeforeList(in); err != nil {
+			return nil, err
+		}
 	}
 	sets, ok := f.zones[zoneKey(aws.ToString(in.HostedZoneId))]
 	if !ok {
@@ -270,12 +279,14 @@ func awsName(name string) string {
 	return name + "."
 }
 
-// sortKey orders names as Route 53 does: by labels from the right.
+// sortKey orders names as Route 53 does: by labels from the right, each
+// followed by a dot, compared on the characters ("*", not "\052", so a
+// wildcard sorts before the other names below its parent).
 func sortKey(name string) string {
-	labels := strings.Split(strings.TrimSuffix(name, "."), ".")
+	labels := strings.Split(strings.TrimSuffix(strings.ReplaceAll(name, `\052`, "*"), "."), ".")
 	slices.Reverse(labels)
 
-	return strings.Join(labels, ".")
+	return strings.Join(labels, ".") + "."
 }
 
 func zoneKey(id string) string { return strings.TrimPrefix(id, "/hostedzone/") }
