@@ -179,6 +179,9 @@ func provisioning() App {
 			{
 				ID: "ensure-proxy-target", Description: "ProvisionLoadBalancer: proxy function alias, Lambda target group, invoke permission",
 				TimeoutSec: 60, MemoryMB: 128, Env: map[string]string{"PROXY_FUNCTION_NAME": NamePrefix + "proxy"},
+				// RegisterTargets is tried again while a new invoke
+				// permission propagates (30 s; 3 s locally).
+				EnvRefs: map[string]Value{"PERMISSION_WAIT_SECONDS": Timing(30, 3)},
 			},
 			step("ensure-certificate", "ProvisionLoadBalancer: attaches or issues the ACM certificate", 60, nil),
 			step("ensure-listeners", "ProvisionLoadBalancer: HTTPS and HTTP listeners", 60, nil),
@@ -201,6 +204,12 @@ func provisioning() App {
 				"EnsureListenersFunctionArn":    {FunctionARN: "ensure-listeners"},
 				"EnsureDnsFunctionArn":          {FunctionARN: "ensure-dns"},
 				"RollbackFunctionArn":           {FunctionARN: "rollback"},
+				// What this execution just created is visible to another
+				// service a while later (a new certificate to ELB, an invoke
+				// permission to a Lambda target): NotPropagated is retried
+				// every 10 s for 3 minutes (every second for 15 s locally).
+				"PropagationRetrySeconds": Timing(10, 1),
+				"PropagationMaxAttempts":  Timing(18, 15),
 				// ALBs take about 3 minutes to become active: check every
 				// 15 s for up to 10 minutes.
 				"LoadBalancerWaitSeconds": Timing(15, 1),

@@ -301,7 +301,12 @@ func classify(err error) error {
 		dup    *types.DuplicateListenerException
 	)
 	switch {
-	case errors.As(err, &lbNF), errors.As(err, &tgNF), errors.As(err, &certNF):
+	case errors.As(err, &certNF), steperr.HasCode(err, "UnsupportedCertificate"):
+		// Validate saw the certificate, and EnsureCertificate saw it
+		// ISSUED: Elastic Load Balancing sees a new certificate a while
+		// after ACM issues it.
+		return steperr.NotPropagatedYet("%v (a certificate is usable by Elastic Load Balancing a while after it is issued)", err)
+	case errors.As(err, &lbNF), errors.As(err, &tgNF):
 		return &steperr.NotFound{Message: err.Error()}
 	case errors.As(err, &dup):
 		// Another writer took the port between our describe and create.

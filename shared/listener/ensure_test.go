@@ -156,13 +156,14 @@ func TestEnsure(t *testing.T) {
 			wantErr: &steperr.NotFound{},
 		},
 		{
-			name: "certificate not found",
+			// A certificate just issued: retried by the state machine.
+			name: "certificate not found (not propagated yet)",
 			cert: certARN,
 			setup: func(f *fakeELB) {
 				f.fail["CreateListener"] = &types.CertificateNotFoundException{Message: aws.String("no")}
 			},
 			wantMutating: []string{"CreateListener"},
-			wantErr:      &steperr.NotFound{},
+			wantErr:      &steperr.NotPropagated{},
 		},
 	}
 	for _, tt := range tests {
@@ -381,6 +382,9 @@ func errorsAsType(err, target error) bool {
 		return errors.As(err, &e)
 	case *steperr.InvalidRequest:
 		var e *steperr.InvalidRequest
+		return errors.As(err, &e)
+	case *steperr.NotPropagated:
+		var e *steperr.NotPropagated
 		return errors.As(err, &e)
 	}
 

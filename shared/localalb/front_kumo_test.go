@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -68,6 +69,7 @@ func TestFrontOnLocalBackend(t *testing.T) {
 				t.Fatalf("enable multi-value headers: %v", err)
 			}
 		}
+		allowELB(t, lc, fnARN, arn)
 		if _, err := api.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: aws.String(arn),
 			Targets: []types.TargetDescription{{Id: aws.String(fnARN)}}}); err != nil {
 			t.Fatalf("register %s: %v", fnARN, err)
@@ -187,4 +189,22 @@ func TestFrontOnLocalBackend(t *testing.T) {
 			t.Errorf("multi-value response header X-Echo = %q", got)
 		}
 	})
+}
+
+// allowELB lets the target group invoke the function (or alias) fnARN, as
+// RegisterTargets of a Lambda target requires (kumo gap 34, as AWS).
+func allowELB(t *testing.T, lc *lambda.Client, fnARN, tgARN string) {
+	t.Helper()
+	name := fnARN[strings.Index(fnARN, ":function:")+len(":function:"):]
+	fn, qualifier, _ := strings.Cut(name, ":")
+	in := &lambda.AddPermissionInput{
+		FunctionName: aws.String(fn), StatementId: aws.String("elb-" + tgARN[strings.LastIndex(tgARN, "/")+1:]),
+		Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("elasticloadbalancing.amazonaws.com"), SourceArn: aws.String(tgARN),
+	}
+	if qualifier != "" {
+		in.Qualifier = aws.String(qualifier)
+	}
+	if _, err := lc.AddPermission(t.Context(), in); err != nil {
+		t.Fatalf("allow %s to invoke %s: %v", tgARN, fnARN, err)
+	}
 }

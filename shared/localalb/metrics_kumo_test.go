@@ -13,6 +13,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/autostop/autostop/shared/localaws"
 	"github.com/autostop/autostop/shared/localaws/localawstest"
@@ -52,6 +53,7 @@ func TestMetricsOnLocalBackend(t *testing.T) {
 			t.Fatalf("create target group %s: %v", name, err)
 		}
 		arn := aws.ToString(tg.TargetGroups[0].TargetGroupArn)
+		allowELB(t, lambda.NewFromConfig(cfg), fnARN, arn)
 		if _, err := api.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: aws.String(arn),
 			Targets: []types.TargetDescription{{Id: aws.String(fnARN)}}}); err != nil {
 			t.Fatalf("register %s: %v", fnARN, err)

@@ -83,8 +83,14 @@ func Ensure(ctx context.Context, c Clients, cfg Config, in step.Input) (step.Pro
 		return res, err
 	}
 	add(KindPermission, alias.arn+"#"+StatementID(lb), action)
+	// A permission added now reaches Elastic Load Balancing a while later:
+	// registering the alias waits for it, within bounds.
+	propagation := time.Duration(0)
+	if action != step.Adopted {
+		propagation = cfg.PermissionWait
+	}
 
-	if action, err = ensureTarget(ctx, c.ELBv2, tg.arn, alias.arn); err != nil {
+	if action, err = ensureTarget(ctx, c.ELBv2, tg.arn, alias.arn, propagation, cfg.PermissionPoll); err != nil {
 		return res, err
 	}
 	add(KindTarget, alias.arn, action)
@@ -317,7 +323,11 @@ func ensurePermission(ctx context.Context, l Lambda, function, lb, tgARN string)
 // ensureTarget registers the alias as the target group's only target. A
 // Lambda target group holds one function: any other registered target (an
 // older alias or version) is deregistered first.
-func ensureTarget(ctx context.Context, e ELBv2, tgARN, aliasARN string) (string, error) {
+//
+// propagation, when not zero, is how long to keep trying RegisterTargets
+// while it answers AccessDenied (the invoke permission was added a moment
+// ago), every poll; past it AccessDenied is the step's error.
+func ensureTarget(ctx context.Context, e ELBv2, tgARN, aliasARN string, propagation, poll time.Duration) (string, error) {
 	health, err := e.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tgARN)})
 	if err != nil {
 		return "", fmt.Errorf("describe targets of %s: %w", tgARN, err)
@@ -350,10 +360,19 @@ func ensureTarget(ctx context.Context, e ELBv2, tgARN, aliasARN string) (string,
 		return action, nil
 	}
 
-	_, err = e.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{
-		TargetGroupArn: aws.String(tgARN),
-		Targets:        []elbtypes.TargetDescription{{Id: aws.String(aliasARN)}},
-	})
+	deadline := time.Now().Add(propagation)
+	for {
+		_, err = e.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{
+			TargetGroupArn: aws.String(tgARN),
+			Targets:        []elbtypes.TargetDescription{{Id: aws.String(aliasARN)}},
+		})
+		if !steperr.HasCode(err, "AccessDenied") || time.Now().Add(poll).After(deadline) {
+			break
+		}
+		if err := sleep(ctx, poll); err != nil {
+			return "", err
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("register %s in %s: %w", aliasARN, tgARN, err)
 	}
@@ -394,5 +413,16 @@ func waitUpdated(ctx context.Context, l Lambda, cfg Config, fn *lambda.GetFuncti
 			return next, nil
 		}
 		fn = next
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }

@@ -379,7 +379,7 @@ func checkStatement(t *testing.T, lc *lambda.Client, sid, tgARN, aliasARN string
 // Ensure waits for the update to finish and publishes.
 func TestEnsureWaitsForAnUpdate(t *testing.T) {
 	ctx := t.Context()
-	b := localawstest.StartWith(t, localaws.Options{RealisticTiming: true, KumoEnv: map[string]string{"KUMO_LAMBDA_UPDATE_DELAY": "2s"}})
+	b := localawstest.StartWith(t, localaws.Options{RealisticTiming: true, KumoEnv: map[string]string{"KUMO_LAMBDA_UPDATE_DELAY": "2s", "KUMO_ELBV2_PERMISSION_PROPAGATION_DELAY": "0"}})
 	if err := b.DeployFunction(ctx, localaws.FunctionConfig{Name: DefaultFunctionName, TimeoutSec: 30, MemoryMB: 128, Env: proxyEnv},
 		localawstest.BuildFunction(t, "../../functions/proxy")); err != nil {
 		t.Fatal(err)
@@ -409,4 +409,54 @@ func TestEnsureWaitsForAnUpdate(t *testing.T) {
 		t.Errorf("published version %q, want 1", res.Version)
 	}
 	t.Logf("Ensure waited out the update: %v", time.Since(start).Round(100*time.Millisecond))
+}
+
+// TestEnsureWaitsForThePermissionToPropagate: with realistic timing (kumo
+// patch 0027) Elastic Load Balancing refuses to register the alias for a
+// moment after the invoke permission was added (AccessDenied, as on AWS);
+// Ensure keeps trying, within PermissionWait, and registers it.
+func TestEnsureWaitsForThePermissionToPropagate(t *testing.T) {
+	ctx := t.Context()
+	b := localawstest.StartWith(t, localaws.Options{RealisticTiming: true, KumoEnv: map[string]string{"KUMO_ELBV2_PERMISSION_PROPAGATION_DELAY": "2s"}})
+	if err := b.DeployFunction(ctx, localaws.FunctionConfig{Name: DefaultFunctionName, TimeoutSec: 30, MemoryMB: 128, Env: proxyEnv},
+		localawstest.BuildFunction(t, "../../functions/proxy")); err != nil {
+		t.Fatal(err)
+	}
+	url, err := b.Proxy().Listen("step")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := localaws.ConfigFor(ctx, url, b.Region())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := step.Input{Spec: spec.LoadBalancerSpec{Name: "web", Region: b.Region(), Domain: "autostop.example.test"}, Execution: "exec-1"}
+
+	start := time.Now()
+	res, err := Ensure(ctx, NewClients(cfg, b.Region()), Config{PermissionPoll: 200 * time.Millisecond}, in)
+	if err != nil {
+		t.Fatalf("Ensure right after adding the permission: %v", err)
+	}
+	if got := actions(res); got[KindTarget] != step.Created || got[KindPermission] != step.Created {
+		t.Errorf("actions %v: want the permission and the target created", got)
+	}
+	denied := 0
+	for _, c := range settledCalls(b.Proxy()) {
+		if c.Operation == "RegisterTargets" && c.Status >= 400 {
+			denied++
+		}
+	}
+	if denied == 0 {
+		t.Errorf("RegisterTargets never refused: is realistic timing on?")
+	}
+	t.Logf("registered after %d refusals, %v", denied, time.Since(start).Round(100*time.Millisecond))
+
+	// A permission that never reaches ELB: AccessDenied once PermissionWait is over.
+	_, err = Ensure(ctx, NewClients(cfg, b.Region()), Config{PermissionWait: time.Nanosecond}, step.Input{
+		Spec: spec.LoadBalancerSpec{Name: "web2", Region: b.Region(), Domain: "autostop.example.test"}, Execution: "exec-2",
+	})
+	var denial *steperr.AccessDenied
+	if mapped := steperr.Map(err); !errors.As(mapped, &denial) {
+		t.Errorf("with no time to propagate: %v (%T), want AccessDenied", err, mapped)
+	}
 }

@@ -32,6 +32,7 @@ package proxytarget
 import (
 	"context"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -81,12 +82,27 @@ type Config struct {
 	// UpdatePoll is how often the function is read while waiting.
 	// Default 1 s.
 	UpdatePoll time.Duration
+	// PermissionWait bounds how long RegisterTargets is tried again while
+	// it answers AccessDenied right after this run added the invoke
+	// permission (it takes a while to reach Elastic Load Balancing).
+	// Default 30 s; PermissionPoll between tries, default 2 s.
+	PermissionWait time.Duration
+	PermissionPoll time.Duration
 }
 
 // ConfigFromEnv reads Config from the environment.
 func ConfigFromEnv() Config {
-	return Config{FunctionName: os.Getenv("PROXY_FUNCTION_NAME")}.withDefaults()
+	c := Config{FunctionName: os.Getenv("PROXY_FUNCTION_NAME")}
+	if n, err := strconv.Atoi(os.Getenv(EnvPermissionWaitSeconds)); err == nil && n > 0 {
+		c.PermissionWait = time.Duration(n) * time.Second
+	}
+
+	return c.withDefaults()
 }
+
+// EnvPermissionWaitSeconds sets Config.PermissionWait in seconds (shared/app:
+// 30 on AWS, 3 locally, where kumo's propagation delay is 2 s).
+const EnvPermissionWaitSeconds = "PERMISSION_WAIT_SECONDS"
 
 func (c Config) withDefaults() Config {
 	if c.FunctionName == "" {
@@ -100,6 +116,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.UpdatePoll <= 0 {
 		c.UpdatePoll = time.Second
+	}
+	if c.PermissionWait <= 0 {
+		c.PermissionWait = 30 * time.Second
+	}
+	if c.PermissionPoll <= 0 {
+		c.PermissionPoll = 2 * time.Second
 	}
 	if c.DeleteBackoff <= 0 {
 		c.DeleteBackoff = time.Second

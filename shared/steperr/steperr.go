@@ -54,6 +54,12 @@ type NotReady struct{ Message string }
 // last error; the next request wakes it as usual.
 type NotStopped struct{ Message string }
 
+// NotPropagated: what this execution just created or changed is not
+// visible to another service yet (AWS is eventually consistent: a new
+// certificate for Elastic Load Balancing, a new invoke permission for a
+// Lambda target). Retried by the state machine for minutes.
+type NotPropagated struct{ Message string }
+
 // Internal: anything else (an unexpected AWS error, a bug). Retried a few
 // times: most are transient.
 type Internal struct{ Message string }
@@ -66,11 +72,12 @@ func (e *AccessDenied) Error() string   { return e.Message }
 func (e *Internal) Error() string       { return e.Message }
 func (e *NotReady) Error() string       { return e.Message }
 func (e *NotStopped) Error() string     { return e.Message }
+func (e *NotPropagated) Error() string  { return e.Message }
 
 func (e *RollbackIncomplete) Error() string { return e.Message }
 
 // Names lists every error name a step can fail with.
-var Names = []string{"InvalidRequest", "Conflict", "NotFound", "Throttled", "AccessDenied", "Internal", "RollbackIncomplete", "NotReady", "NotStopped"}
+var Names = []string{"InvalidRequest", "Conflict", "NotFound", "Throttled", "AccessDenied", "Internal", "RollbackIncomplete", "NotReady", "NotStopped", "NotPropagated"}
 
 // Invalid returns an InvalidRequest error.
 func Invalid(format string, a ...any) error { return &InvalidRequest{Message: sprintf(format, a...)} }
@@ -80,6 +87,11 @@ func Conflicting(format string, a ...any) error { return &Conflict{Message: spri
 
 // NotReadyYet returns a NotReady error.
 func NotReadyYet(format string, a ...any) error { return &NotReady{Message: sprintf(format, a...)} }
+
+// NotPropagatedYet returns a NotPropagated error.
+func NotPropagatedYet(format string, a ...any) error {
+	return &NotPropagated{Message: sprintf(format, a...)}
+}
 
 // NotStoppedYet returns a NotStopped error.
 func NotStoppedYet(format string, a ...any) error { return &NotStopped{Message: sprintf(format, a...)} }
@@ -116,6 +128,7 @@ func Map(err error) error {
 		ri  *RollbackIncomplete
 		nr  *NotReady
 		ns  *NotStopped
+		np  *NotPropagated
 	)
 	msg := err.Error()
 	switch {
@@ -137,6 +150,8 @@ func Map(err error) error {
 		return &NotReady{Message: msg}
 	case errors.As(err, &ns):
 		return &NotStopped{Message: msg}
+	case errors.As(err, &np):
+		return &NotPropagated{Message: msg}
 	}
 
 	var apiErr smithy.APIError

@@ -54,7 +54,7 @@ func TestMap(t *testing.T) {
 }
 
 func TestNamesAreTheTypes(t *testing.T) {
-	types := []error{&InvalidRequest{}, &Conflict{}, &NotFound{}, &Throttled{}, &AccessDenied{}, &Internal{}, &RollbackIncomplete{}, &NotReady{}, &NotStopped{}}
+	types := []error{&InvalidRequest{}, &Conflict{}, &NotFound{}, &Throttled{}, &AccessDenied{}, &Internal{}, &RollbackIncomplete{}, &NotReady{}, &NotStopped{}, &NotPropagated{}}
 	if len(types) != len(Names) {
 		t.Fatalf("%d types, %d names", len(types), len(Names))
 	}

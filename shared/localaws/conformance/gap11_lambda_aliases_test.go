@@ -451,6 +451,14 @@ func gap11ELBRegisterAlias(t *testing.T, ctx context.Context, cfg aws.Config, en
 		t.Fatalf("CreateTargetGroup: no TargetGroupArn in %s", created)
 	}
 
+	// ELB may register the alias only if it may invoke it (gap 34).
+	fn, qualifier, _ := strings.Cut(strings.TrimPrefix(aliasARN[strings.Index(aliasARN, ":function:")+len(":function:"):], ""), ":")
+	if _, err := lambda.NewFromConfig(cfg).AddPermission(ctx, &lambda.AddPermissionInput{
+		FunctionName: aws.String(fn), Qualifier: aws.String(qualifier), StatementId: aws.String("gap11-elb"),
+		Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("elasticloadbalancing.amazonaws.com"), SourceArn: aws.String(m[1]),
+	}); err != nil {
+		t.Fatalf("allow the target group to invoke %s: %v", aliasARN, err)
+	}
 	call(url.Values{"Action": {"RegisterTargets"}, "TargetGroupArn": {m[1]}, "Targets.member.1.Id": {aliasARN}})
 
 	health := call(url.Values{"Action": {"DescribeTargetHealth"}, "TargetGroupArn": {m[1]}})

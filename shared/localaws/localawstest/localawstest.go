@@ -130,8 +130,15 @@ type Seeded struct {
 // Proxied are recorded under caller.
 func StartSeeded(t testing.TB, caller string) *Seeded {
 	t.Helper()
+	return StartSeededWith(t, caller, localaws.Options{})
+}
+
+// StartSeededWith is StartSeeded on a backend started with opts (realistic
+// timing, for one).
+func StartSeededWith(t testing.TB, caller string, opts localaws.Options) *Seeded {
+	t.Helper()
 	ctx := context.Background()
-	b := Start(t)
+	b := StartWith(t, opts)
 
 	direct, err := b.AWSConfig(ctx)
 	if err != nil {
