@@ -18,6 +18,7 @@ package validate
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -94,6 +95,9 @@ const MinCertificateValidity = 30 * 24 * time.Hour
 // (throttling is retried by the state machine).
 func Validate(ctx context.Context, c Clients, in step.Input, defaultRegion string) (step.Input, error) {
 	if err := in.Spec.Check(); err != nil {
+		return step.Input{}, err
+	}
+	if err := checkExecutionName(in.Execution); err != nil {
 		return step.Input{}, err
 	}
 	s := in.Spec.WithDefaults(defaultRegion)
@@ -187,4 +191,21 @@ func (v *validation) acmRegion(o *acm.Options)     { o.Region = v.s.Region }
 // Route 53's octal escape of "*" ("\052").
 func normalizeName(name string) string {
 	return spec.NormalizeDomain(strings.ReplaceAll(name, `\052`, "*"))
+}
+
+// tagValue is what Elastic Load Balancing, ACM and EC2 accept in a tag
+// value: letters, digits, spaces and _ . : / = + - @, at most 256.
+var tagValue = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
+
+// checkExecutionName refuses an execution name that cannot be a tag value:
+// everything the workflow creates carries it (ownership.ExecutionKey), and
+// Step Functions allows names the tagging APIs refuse ("deploy(1)",
+// "it's-mine"), which would fail at the first create, after Validate.
+func checkExecutionName(name string) error {
+	if tagValue.MatchString(name) {
+		return nil
+	}
+
+	return steperr.Invalid("execution name %q: autostop tags what it creates with the execution's name, and tag values allow "+
+		"only letters, digits, spaces and _ . : / = + - @; start the execution with such a name", name)
 }

@@ -408,6 +408,29 @@ func TestValidateStaticProblemsMakeNoCall(t *testing.T) {
 	}
 }
 
+// TestValidateExecutionName: an execution name the tagging APIs refuse is
+// an InvalidRequest before any AWS call; names Step Functions and the tags
+// both accept pass.
+func TestValidateExecutionName(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"evt-0123": true, "my-first-alb": true, "Provision_2026.12.02": true, "café-1": true,
+		"deploy(1)": false, "it's-mine": false, "a!b": false,
+	} {
+		w := newWorld()
+		in := request()
+		in.Execution = name
+		_, err := Validate(context.Background(), Clients{EC2: w, ELBv2: w, ACM: w, Route53: w, Now: time.Now}, in, "us-east-1")
+		var inv *steperr.InvalidRequest
+		refused := errors.As(err, &inv) && strings.Contains(err.Error(), "execution name")
+		if refused == ok {
+			t.Errorf("execution %q: %v, want refused %v", name, err, !ok)
+		}
+		if refused && len(w.calls) != 0 {
+			t.Errorf("execution %q refused after %d AWS calls, want none", name, len(w.calls))
+		}
+	}
+}
+
 func TestValidateNeedsARegion(t *testing.T) {
 	w := newWorld()
 	_, err := Validate(context.Background(), Clients{EC2: w, ELBv2: w, ACM: w, Route53: w}, request(), "")
