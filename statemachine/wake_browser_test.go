@@ -43,13 +43,17 @@ func TestWakeInChromium(t *testing.T) {
 	// The page reloads itself onto the app once switched.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		body := browsertest.Value(t, ctx, chromedp.TextContent(chromedp.CSS("body")))
-		if strings.Contains(body, "served by "+it.Rule.InstanceIDs[0]) {
+		// Read without failing: the page may be between documents
+		// (reloading itself) when it is asked, and its nodes gone.
+		readCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		body, err := chromedp.Run(readCtx, chromedp.Evaluate[string](`document.body ? document.body.textContent : ""`))
+		cancel()
+		if err == nil && strings.Contains(body, "served by "+it.Rule.InstanceIDs[0]) {
 			break
 		}
 		if time.Now().After(deadline) {
 			got, _ := ww.store.Get(context.Background(), it.Host, true)
-			t.Fatalf("the page did not turn into the app within 60 s (rule %s %s %s); page: %.300s", got.State, got.Phase, got.LastError, body)
+			t.Fatalf("the page did not turn into the app within 60 s (rule %s %s %s); page: %.300s (%v)", got.State, got.Phase, got.LastError, body, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
