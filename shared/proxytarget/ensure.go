@@ -398,12 +398,8 @@ func waitUpdated(ctx context.Context, l Lambda, cfg Config, fn *lambda.GetFuncti
 			return nil, steperr.NotReadyYet("proxy function %s is still being updated (state %s, last update %s) after %v: publish again once the update is done",
 				cfg.FunctionName, fn.Configuration.State, fn.Configuration.LastUpdateStatus, cfg.UpdateWait)
 		}
-		t := time.NewTimer(cfg.UpdatePoll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
+		if err := sleep(ctx, cfg.UpdatePoll); err != nil {
+			return nil, err
 		}
 		next, err := l.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(cfg.FunctionName)})
 		if err != nil {
