@@ -30,6 +30,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/autostop/autostop/shared/pause"
 	"github.com/autostop/autostop/shared/proxypage"
 	"github.com/autostop/autostop/shared/rule"
 	"github.com/autostop/autostop/shared/rulestore"
@@ -322,13 +323,4 @@ func requestHost(req events.ALBTargetGroupRequest) string {
 	return rule.NormalizeHost(strings.TrimSpace(h))
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func sleepCtx(ctx context.Context, d time.Duration) error { return pause.For(ctx, d) }

@@ -36,6 +36,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
+	"github.com/autostop/autostop/shared/pause"
 	"github.com/autostop/autostop/shared/proxymanager"
 	"github.com/autostop/autostop/shared/rulestore"
 	"github.com/autostop/autostop/shared/spec"
@@ -137,14 +138,7 @@ func (d Deps) sleep(ctx context.Context, dur time.Duration) error {
 	if d.Sleep != nil {
 		return d.Sleep(ctx, dur)
 	}
-	t := time.NewTimer(dur)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return pause.For(ctx, dur)
 }
 
 // requestedAt parses the input's sleepRequestedAt.

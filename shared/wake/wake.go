@@ -30,6 +30,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/autostop/autostop/shared/hostrule"
+	"github.com/autostop/autostop/shared/pause"
 	"github.com/autostop/autostop/shared/rulestore"
 	"github.com/autostop/autostop/shared/spec"
 	"github.com/autostop/autostop/shared/steperr"
@@ -122,14 +123,7 @@ func (d Deps) sleep(ctx context.Context, dur time.Duration) error {
 	if d.Sleep != nil {
 		return d.Sleep(ctx, dur)
 	}
-	t := time.NewTimer(dur)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return pause.For(ctx, dur)
 }
 
 // current reads the rule and says whether it is still in this wake.
