@@ -38,7 +38,13 @@ type kumoEnv struct {
 
 func startKumo(t *testing.T) *kumoEnv {
 	t.Helper()
-	seeded := localawstest.StartSeeded(t, "test")
+	return startKumoWith(t, localaws.Options{})
+}
+
+// startKumoWith is startKumo on a backend started with opts.
+func startKumoWith(t *testing.T, opts localaws.Options) *kumoEnv {
+	t.Helper()
+	seeded := localawstest.StartSeededWith(t, "test", opts)
 	b, cfg, env, pcfg := seeded.Backend, seeded.Direct, seeded.Env, seeded.Proxied
 
 	k := &kumoEnv{
@@ -208,6 +214,79 @@ func TestEnsureIssueRoute53Kumo(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Issue with Route 53 and realistic timing (kumo patch 0028): ACM shows the
+// validation record only a while after RequestCertificate and issues the
+// certificate a while after the record exists. Ensure reports the
+// certificate pending without records (no Route 53 call) until ACM shows
+// the record, then upserts it once, and keeps reporting it pending until it
+// is ISSUED; no attempt fails.
+func TestEnsureIssueRoute53RealisticKumo(t *testing.T) {
+	ctx := context.Background()
+	k := startKumoWith(t, localaws.Options{RealisticTiming: true})
+	in := k.input("exec-1", k.env.Domain, spec.ProviderRoute53, &spec.CertificateSpec{Issue: true})
+	in.Timing = step.Timing{CertificateWaitSeconds: 30, CertificateMaxWaitSeconds: 600}
+
+	requested := time.Now()
+	first, err := Ensure(ctx, k.step, in)
+	if err != nil {
+		t.Fatalf("Ensure right after the request: %v", err)
+	}
+	if !first.Issued || first.Status != "PENDING_VALIDATION" || len(first.ValidationRecords) != 0 || first.NextWaitSeconds == 0 {
+		t.Fatalf("first = %+v, want pending, no validation record yet, a wait before the next check", first)
+	}
+	if got := slices.Compact(k.calls(true)); !slices.Equal(got, []string{"acm:RequestCertificate"}) {
+		t.Errorf("mutating calls %v, want only the request (no record to write yet)", got)
+	}
+	if got := k.cnames(t); len(got) != 0 {
+		t.Errorf("zone CNAMEs %v before ACM shows the record, want none", got)
+	}
+
+	var written time.Time
+	prev := first
+	for prev.Status != "ISSUED" {
+		if time.Since(requested) > 20*time.Second {
+			t.Fatalf("still %s %v after the request: %+v", prev.Status, time.Since(requested), prev)
+		}
+		time.Sleep(250 * time.Millisecond)
+
+		k.b.Proxy().Reset()
+		in.Results.Certificate = &prev
+		res, err := Ensure(ctx, k.step, in)
+		if err != nil {
+			t.Fatalf("Ensure attempt %d: %v", prev.Attempts+1, err)
+		}
+		if res.ARN != first.ARN || res.Attempts != prev.Attempts+1 {
+			t.Fatalf("attempt %d = %+v, want %s", prev.Attempts+1, res, first.ARN)
+		}
+		mutating := k.calls(true)
+		switch {
+		case len(mutating) == 0:
+		case written.IsZero() && slices.Equal(slices.Compact(mutating), []string{"route53:ChangeResourceRecordSets"}):
+			written = time.Now()
+			if len(res.ValidationRecords) != 1 || res.Status != "PENDING_VALIDATION" {
+				t.Errorf("attempt that wrote the record = %+v, want pending with the one shared record", res)
+			}
+		default:
+			t.Errorf("attempt %d made mutating calls %v, want the record written once", res.Attempts, mutating)
+		}
+		prev = res
+	}
+
+	if written.IsZero() {
+		t.Fatal("ISSUED without the validation record written")
+	}
+	if d := written.Sub(requested); d < 1500*time.Millisecond {
+		t.Errorf("record written %v after the request, want after ACM showed it (about 2 s)", d)
+	}
+	if d := time.Since(written); d < 2500*time.Millisecond {
+		t.Errorf("ISSUED %v after the record was written, want about 3 s later", d)
+	}
+	rec := prev.ValidationRecords[0]
+	if got := k.cnames(t); len(got) != 1 || got[dns.NormalizeName(rec.Name)] != dns.NormalizeName(rec.Value) {
+		t.Errorf("zone CNAMEs %v, want only %s -> %s", got, rec.Name, rec.Value)
+	}
 }
 
 // Other DNS: the validation record is returned for the user, Route 53 is
