@@ -3,12 +3,14 @@ package loadbalancer
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/autostop/autostop/shared/ownership"
+	"github.com/autostop/autostop/shared/pause"
 	"github.com/autostop/autostop/shared/spec"
 	"github.com/autostop/autostop/shared/step"
 	"github.com/autostop/autostop/shared/steperr"
@@ -30,6 +32,13 @@ const (
 	codeGroupNotFound       = "InvalidGroup.NotFound"
 	codeDependency          = "DependencyViolation"
 )
+
+// newGroupDelays space the retries of a call on a security group this
+// execution has just created that fails with InvalidGroup.NotFound: EC2 is
+// eventually consistent, and a new group may not be found by ID for a
+// moment after CreateSecurityGroup. About 13.5 s in all (a variable so tests
+// can shorten it).
+var newGroupDelays = []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 6 * time.Second}
 
 // defaultGroup is the outcome of ensuring the default security group.
 type defaultGroup struct {
@@ -152,7 +161,7 @@ func createDefaultGroup(ctx context.Context, e EC2, s spec.LoadBalancerSpec, exe
 	}
 
 	id := aws.ToString(out.GroupId)
-	if err := authorize(ctx, e, id, missingIngress(nil, s.IPAddressType == spec.DualStack)); err != nil {
+	if err := authorizeNew(ctx, e, id, missingIngress(nil, s.IPAddressType == spec.DualStack)); err != nil {
 		return defaultGroup{}, err
 	}
 
@@ -166,6 +175,24 @@ func authorize(ctx context.Context, e EC2, id string, perms []ec2types.IpPermiss
 	}
 
 	return nil
+}
+
+// authorizeNew is authorize on a group this execution has just created:
+// InvalidGroup.NotFound means EC2 does not know the group yet (eventual
+// consistency), so it is retried within newGroupDelays.
+func authorizeNew(ctx context.Context, e EC2, id string, perms []ec2types.IpPermission) error {
+	for i := 0; ; i++ {
+		err := authorize(ctx, e, id, perms)
+		if err == nil || steperr.ErrorCode(err) != codeGroupNotFound {
+			return err
+		}
+		if i == len(newGroupDelays) {
+			return fmt.Errorf("%w (the group was created moments ago; still not found after %d attempts)", err, i+1)
+		}
+		if serr := pause.For(ctx, newGroupDelays[i]); serr != nil {
+			return fmt.Errorf("%w (gave up waiting for the new group: %w)", err, serr)
+		}
+	}
 }
 
 // missingIngress returns the ingress rules the default group needs that

@@ -10,6 +10,7 @@ package localenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -20,6 +21,9 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/autostop/autostop/shared/pause"
 )
 
 // Names used by the seeded environment.
@@ -160,11 +164,22 @@ func createWebSG(ctx context.Context, e *ec2.Client, vpc, name string) (string, 
 			IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}},
 		})
 	}
-	if _, err := e.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: out.GroupId, IpPermissions: perms}); err != nil {
-		return "", fmt.Errorf("allow 80/443 into %s: %w", aws.ToString(out.GroupId), err)
+	// A new group is not visible by ID at once (EC2 is eventually
+	// consistent; so is the local backend with realistic timing): retry
+	// InvalidGroup.NotFound for a few seconds, as any tool must.
+	for attempt := 1; ; attempt++ {
+		_, err := e.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: out.GroupId, IpPermissions: perms})
+		if err == nil {
+			return aws.ToString(out.GroupId), nil
+		}
+		var apiErr smithy.APIError
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidGroup.NotFound" || attempt == 20 {
+			return "", fmt.Errorf("allow 80/443 into %s: %w", aws.ToString(out.GroupId), err)
+		}
+		if err := pause.For(ctx, 500*time.Millisecond); err != nil {
+			return "", fmt.Errorf("allow 80/443 into %s: %w", aws.ToString(out.GroupId), err)
+		}
 	}
-
-	return aws.ToString(out.GroupId), nil
 }
 
 func importCert(ctx context.Context, a *acm.Client, names []string, from, till time.Time) (string, error) {

@@ -14,7 +14,6 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/autostop/autostop/shared/localaws"
 	"github.com/autostop/autostop/shared/localaws/localawstest"
@@ -136,7 +135,7 @@ func TestGap34ELBv2Readiness(t *testing.T) {
 		}
 		for _, tt := range tests {
 			_, err := env.elb.CreateListener(ctx, tt.in)
-			if got := gap34Code(err); got != tt.want {
+			if got := errorCode(err); got != tt.want {
 				t.Errorf("CreateListener HTTPS with %s: got %v, want %q", tt.name, err, tt.want)
 			}
 			if tt.want == "ValidationError" && (err == nil || !strings.Contains(err.Error(), "A certificate must be specified for HTTPS listeners")) {
@@ -146,7 +145,7 @@ func TestGap34ELBv2Readiness(t *testing.T) {
 
 		plain := env.createListener(t, &elb.CreateListenerInput{LoadBalancerArn: lbARN, Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(80), DefaultActions: notFound})
 		_, err = env.elb.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: plain.ListenerArn, Protocol: elbtypes.ProtocolEnumHttps, Port: aws.Int32(9443)})
-		if got := gap34Code(err); got != "ValidationError" {
+		if got := errorCode(err); got != "ValidationError" {
 			t.Errorf("ModifyListener HTTP -> HTTPS without a certificate: got %v, want ValidationError", err)
 		}
 		if _, err := env.elb.ModifyListener(ctx, &elb.ModifyListenerInput{
@@ -168,7 +167,7 @@ func TestGap34ELBv2Readiness(t *testing.T) {
 		wantDenied := func(when string) {
 			t.Helper()
 			err := register()
-			if gap34Code(err) != "AccessDenied" || !strings.Contains(err.Error(), "elasticloadbalancing principal does not have permission to invoke "+fnARN+" from target group "+tgARN) {
+			if errorCode(err) != "AccessDenied" || !strings.Contains(err.Error(), "elasticloadbalancing principal does not have permission to invoke "+fnARN+" from target group "+tgARN) {
 				t.Errorf("RegisterTargets %s: got %v, want AccessDenied (elasticloadbalancing principal does not have permission to invoke …)", when, err)
 			}
 		}
@@ -223,7 +222,7 @@ func TestGap34ELBv2RealisticTiming(t *testing.T) {
 			Certificates:   []elbtypes.Certificate{{CertificateArn: aws.String(issued)}},
 			DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse, FixedResponseConfig: &elbtypes.FixedResponseActionConfig{StatusCode: aws.String("404")}}},
 		}
-		gap34RetryUntil(t, "CreateListener with a fresh certificate", "CertificateNotFound", func() error {
+		retryUntilClears(t, "CreateListener with a fresh certificate", "CertificateNotFound", func() error {
 			_, err := env.elb.CreateListener(ctx, in)
 			return err
 		})
@@ -237,7 +236,7 @@ func TestGap34ELBv2RealisticTiming(t *testing.T) {
 		tgARN := env.createTargetGroup(t, &elb.CreateTargetGroupInput{Name: aws.String("gap34-slow-fn"), TargetType: elbtypes.TargetTypeEnumLambda}).TargetGroupArn
 		added := time.Now()
 		gap34AddPermission(ctx, t, env.lambda, "gap34-slow-fn", "elb", aws.ToString(tgARN))
-		gap34RetryUntil(t, "RegisterTargets after AddPermission", "AccessDenied", func() error {
+		retryUntilClears(t, "RegisterTargets after AddPermission", "AccessDenied", func() error {
 			_, err := env.elb.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: tgARN, Targets: []elbtypes.TargetDescription{{Id: aws.String(fnARN)}}})
 			return err
 		})
@@ -280,18 +279,6 @@ func gap34State(ctx context.Context, t *testing.T, c *elb.Client, arn string) el
 	return out.LoadBalancers[0].State.Code
 }
 
-// gap34Code returns the API error code of err, "" for nil.
-func gap34Code(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
-	}
-	if err != nil {
-		return err.Error()
-	}
-	return ""
-}
-
 func gap34CreateFunction(ctx context.Context, t *testing.T, c *lambda.Client, name string) string {
 	t.Helper()
 	out, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
@@ -311,30 +298,5 @@ func gap34AddPermission(ctx context.Context, t *testing.T, c *lambda.Client, fn,
 		Principal: aws.String("elasticloadbalancing.amazonaws.com"), SourceArn: aws.String(sourceARN),
 	}); err != nil {
 		t.Fatalf("AddPermission %s: %v", sid, err)
-	}
-}
-
-// gap34RetryUntil calls call until it succeeds, requiring that it first fails
-// with code at least once and only with code.
-func gap34RetryUntil(t *testing.T, what, code string, call func() error) {
-	t.Helper()
-	start := time.Now()
-	failures := 0
-	for {
-		err := call()
-		if err == nil {
-			break
-		}
-		if got := gap34Code(err); got != code {
-			t.Fatalf("%s: got %v, want %s until it propagates", what, err, code)
-		}
-		failures++
-		if time.Since(start) > 10*time.Second {
-			t.Fatalf("%s: still %s after %v", what, code, time.Since(start))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if failures == 0 {
-		t.Errorf("%s: succeeded at once, want %s first", what, code)
 	}
 }
