@@ -218,12 +218,20 @@ func provisioning() App {
 				// other DNS providers can take hours: back off from 30 s to
 				// 10 minutes, for up to ~24 hours (well under the 25,000
 				// history events of a Standard execution).
-				"CertificateWaitSeconds":    Timing(30, 1),
-				"CertificateMaxWaitSeconds": Timing(600, 2),
+				// Locally (scaled like the other loops against realistic
+				// timing's 2 s record delay and 3 s issue delay): 2 s, then 4 s.
+				"CertificateWaitSeconds":    Timing(30, 2),
+				"CertificateMaxWaitSeconds": Timing(600, 4),
 				"CertificateMaxAttempts":    Timing(150, 60),
 				// INSYNC normally within 60 s.
 				"DnsWaitSeconds": Timing(10, 1),
 				"DnsMaxAttempts": Timing(60, 30),
+				// The rollback's deletes AWS refuses for a while (a security
+				// group the deleted ALB's network interfaces still use, a
+				// certificate released moments ago: up to ~10 minutes) are
+				// tried again every 30 s for 15 minutes.
+				"RollbackWaitSeconds": Timing(30, 1),
+				"RollbackMaxAttempts": Timing(30, 20),
 			},
 		}},
 	}

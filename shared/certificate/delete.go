@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/acm"
@@ -19,28 +18,14 @@ import (
 	"github.com/autostop/autostop/shared/steperr"
 )
 
-// InUseDelays are the waits between DeleteCertificate attempts while a
-// listener still uses the certificate (ResourceInUseException): an ALB
-// releases a certificate shortly after its listener is deleted.
-var InUseDelays = []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second}
-
-// sleep waits d or until ctx ends (tests replace it).
-var sleep = func(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // DeleteCreatedBy deletes the certificates that execution requested for load
 // balancer lbName (by their tags), then their validation CNAMEs in zone
 // hostedZoneID ("" with another DNS provider: nothing to delete there).
 //
-// A certificate still in use after the InUseDelays retries is left. A
+// A certificate still in use (a listener uses it, or released it moments
+// ago: AWS answers ResourceInUse for up to ~10 minutes) is left with a
+// steperr.StillInUse error, its validation record with it: the rollback
+// waits in the state machine and calls again. A
 // validation record is deleted only when it still has the value the deleted
 // certificate needed and no other certificate (autostop's or not: "*.d" and
 // "d" share one record per account and domain) needs it; when that cannot
@@ -81,15 +66,9 @@ func DeleteCreatedBy(ctx context.Context, c Clients, lbName, execution, hostedZo
 
 			continue
 		}
-		inUse, err := deleteCertificate(ctx, c.ACM, arn)
-		switch {
-		case err != nil:
+		if err := deleteCertificate(ctx, c.ACM, arn); err != nil {
 			left = append(left, step.Resource{Kind: kindCertificate, ID: arn, Action: step.Created})
 			errs = append(errs, err)
-
-			continue
-		case inUse:
-			left = append(left, step.Resource{Kind: kindCertificate, ID: arn, Action: step.Created})
 
 			continue
 		}
@@ -154,28 +133,21 @@ func listAll(ctx context.Context, a ACM) ([]acmtypes.CertificateSummary, error) 
 	return all, nil
 }
 
-// deleteCertificate deletes a certificate, retrying while it is in use.
-// inUse is true when it still was after the last retry; not found is done.
-func deleteCertificate(ctx context.Context, a ACM, arn string) (inUse bool, err error) {
-	for attempt := 0; ; attempt++ {
-		_, err := a.DeleteCertificate(ctx, &acm.DeleteCertificateInput{CertificateArn: aws.String(arn)})
-		var (
-			nf  *acmtypes.ResourceNotFoundException
-			use *acmtypes.ResourceInUseException
-		)
-		switch {
-		case err == nil, errors.As(err, &nf):
-			return false, nil
-		case errors.As(err, &use):
-			if attempt >= len(InUseDelays) {
-				return true, nil
-			}
-			if err := sleep(ctx, InUseDelays[attempt]); err != nil {
-				return true, nil
-			}
-		default:
-			return false, fmt.Errorf("delete certificate %s: %w", arn, err)
-		}
+// deleteCertificate deletes a certificate; not found is done, in use is a
+// StillInUse.
+func deleteCertificate(ctx context.Context, a ACM, arn string) error {
+	_, err := a.DeleteCertificate(ctx, &acm.DeleteCertificateInput{CertificateArn: aws.String(arn)})
+	var (
+		nf  *acmtypes.ResourceNotFoundException
+		use *acmtypes.ResourceInUseException
+	)
+	switch {
+	case err == nil, errors.As(err, &nf):
+		return nil
+	case errors.As(err, &use):
+		return steperr.InUse(kindCertificate, arn, "delete certificate %s: still in use (%v)", arn, err)
+	default:
+		return fmt.Errorf("delete certificate %s: %w", arn, err)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	acmtypes "github.com/aws/aws-sdk-go-v2/service/acm/types"
@@ -15,10 +14,10 @@ import (
 	"github.com/autostop/autostop/shared/dns/dnstest"
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/step"
+	"github.com/autostop/autostop/shared/steperr"
 )
 
 func TestDeleteCreatedBy(t *testing.T) {
-	noSleep(t)
 	rec := validation(domain)
 	recID := dns.NormalizeName(*rec.Name) + " CNAME"
 	putRecord := func(r53 *dnstest.Route53, value string) {
@@ -35,7 +34,8 @@ func TestDeleteCreatedBy(t *testing.T) {
 		setup       func(a *fakeACM, r53 *dnstest.Route53) (gone, kept []string)
 		wantRecord  bool // the validation record is still in the zone afterwards
 		wantLeft    []string
-		wantDeleted int // resources reported deleted
+		wantDeleted int  // resources reported deleted
+		wantInUse   bool // the error is a StillInUse for the certificate
 	}{
 		{
 			name: "ours: certificate and its record; others untouched",
@@ -95,27 +95,17 @@ func TestDeleteCreatedBy(t *testing.T) {
 			wantDeleted: 1,
 		},
 		{
-			name: "in use twice, then deleted",
+			name: "in use: certificate and record left, waiting (no sleep here)",
 			zone: zone,
 			setup: func(a *fakeACM, r53 *dnstest.Route53) ([]string, []string) {
 				putRecord(r53, *rec.Value)
 				arn := a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, names, mine)
-				a.certs[arn].inUse = 2
-				return []string{arn}, nil
-			},
-			wantDeleted: 2,
-		},
-		{
-			name: "still in use after the retries: certificate and record left in place",
-			zone: zone,
-			setup: func(a *fakeACM, r53 *dnstest.Route53) ([]string, []string) {
-				putRecord(r53, *rec.Value)
-				arn := a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, names, mine)
-				a.certs[arn].inUse = 100
+				a.certs[arn].inUse = 1
 				return nil, []string{arn}
 			},
 			wantRecord: true,
 			wantLeft:   []string{"certificate"},
+			wantInUse:  true,
 		},
 		{
 			name: "other DNS: certificate only",
@@ -133,8 +123,9 @@ func TestDeleteCreatedBy(t *testing.T) {
 			a, r53 := newFakeACM(), dnstest.New(zone)
 			gone, kept := tt.setup(a, r53)
 			deleted, left, err := DeleteCreatedBy(context.Background(), Clients{ACM: a, Route53: r53}, "web", "exec-1", tt.zone)
-			if err != nil {
-				t.Fatalf("DeleteCreatedBy: %v", err)
+			inUse, rest := steperr.SplitInUse(err)
+			if rest != nil || (len(inUse) > 0) != tt.wantInUse {
+				t.Fatalf("DeleteCreatedBy: %v (want in use: %v)", err, tt.wantInUse)
 			}
 			for _, arn := range gone {
 				if _, ok := a.certs[arn]; ok {
@@ -173,7 +164,6 @@ func TestDeleteCreatedBy(t *testing.T) {
 }
 
 func TestDeleteCreatedByErrors(t *testing.T) {
-	noSleep(t)
 	a, r53 := newFakeACM(), dnstest.New(zone)
 	arn := a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, []string{wildcard, domain}, ownership.Tags("web", "exec-1", nil))
 	a.fail["DeleteCertificate"] = errors.New("access denied")
@@ -183,9 +173,21 @@ func TestDeleteCreatedByErrors(t *testing.T) {
 	}
 }
 
-// noSleep makes the in-use retries immediate for the test.
-func noSleep(t *testing.T) {
-	saved := sleep
-	sleep = func(context.Context, time.Duration) error { return nil }
-	t.Cleanup(func() { sleep = saved })
+// TestDeleteCreatedByInUseThenFree: the rollback's next pass deletes the
+// certificate and its record once AWS lets it go.
+func TestDeleteCreatedByInUseThenFree(t *testing.T) {
+	a, r53 := newFakeACM(), dnstest.New(zone)
+	arn := a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, []string{wildcard, domain}, ownership.Tags("web", "exec-1", nil))
+	rec := a.certs[arn].detail.DomainValidationOptions[0].ResourceRecord
+	r53.Put(zone, r53types.ResourceRecordSet{Name: rec.Name, Type: r53types.RRTypeCname, TTL: aws.Int64(300),
+		ResourceRecords: []r53types.ResourceRecord{{Value: rec.Value}}})
+	a.certs[arn].inUse = 1
+	c := Clients{ACM: a, Route53: r53}
+	if _, left, err := DeleteCreatedBy(context.Background(), c, "web", "exec-1", zone); len(left) != 1 {
+		t.Fatalf("first pass: left %v, err %v; want the certificate waiting", left, err)
+	}
+	deleted, left, err := DeleteCreatedBy(context.Background(), c, "web", "exec-1", zone)
+	if err != nil || len(left) != 0 || len(deleted) != 2 {
+		t.Fatalf("second pass: deleted %v left %v err %v; want certificate and record", deleted, left, err)
+	}
 }

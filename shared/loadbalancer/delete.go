@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -16,17 +15,6 @@ import (
 	"github.com/autostop/autostop/shared/steperr"
 )
 
-// Bounded waits of DeleteCreatedBy (variables so tests can shorten them).
-var (
-	// lbGoneDelays space the checks that a deleted ALB is gone.
-	lbGoneDelays = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}
-	// groupDeleteDelays space the retries of a security group delete that
-	// fails with DependencyViolation: on AWS the ALB's network interfaces
-	// take a while to go after DeleteLoadBalancer. About 90 s in all.
-	groupDeleteDelays = []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 15 * time.Second,
-		15 * time.Second, 15 * time.Second, 15 * time.Second, 15 * time.Second}
-)
-
 // DeleteCreatedBy deletes the ALB named lbName and its default security
 // group autostop-<lbName>, each only if its tags say execution created it:
 // never an adopted ALB, never one another execution created, never anything
@@ -35,7 +23,10 @@ var (
 //
 // deleted lists what this call removed; left lists what this execution
 // created and is still there. err joins every failure (so steperr can tell
-// throttling from the rest); left is non-empty only with a non-nil err.
+// throttling from the rest); left is non-empty only with a non-nil err. A
+// security group AWS still holds (DependencyViolation: the deleted ALB's
+// network interfaces linger for minutes) is a steperr.StillInUse, so the
+// rollback waits in the state machine and calls again, never here.
 func DeleteCreatedBy(ctx context.Context, c Clients, lbName, execution string) (deleted, left []step.Resource, err error) {
 	var errs []error
 
@@ -79,7 +70,7 @@ func DeleteCreatedBy(ctx context.Context, c Clients, lbName, execution string) (
 		res := step.Resource{Kind: KindSecurityGroup, ID: id}
 		if lbLeft {
 			left = append(left, res)
-			errs = append(errs, fmt.Errorf("delete security group %s: load balancer %s is still there", id, lbName))
+			errs = append(errs, steperr.InUse(KindSecurityGroup, id, "delete security group %s: load balancer %s is still there", id, lbName))
 
 			continue
 		}
@@ -96,58 +87,27 @@ func DeleteCreatedBy(ctx context.Context, c Clients, lbName, execution string) (
 	return deleted, left, errors.Join(errs...)
 }
 
-// deleteLoadBalancer deletes arn and waits, within bounds, until it is gone.
+// deleteLoadBalancer deletes arn. The ALB may take a while to go; its
+// security group's delete then answers DependencyViolation, which waits.
 func deleteLoadBalancer(ctx context.Context, e ELBv2, arn string) error {
 	_, err := e.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(arn)})
 	if err != nil && steperr.ErrorCode(err) != codeLBNotFound {
 		return fmt.Errorf("delete load balancer %s: %w", arn, err)
 	}
 
-	for i := 0; ; i++ {
-		out, err := e.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}})
-		if steperr.ErrorCode(err) == codeLBNotFound || (err == nil && len(out.LoadBalancers) == 0) {
-			return nil
-		}
-		// Still there (or the check failed): the security group delete
-		// retries on DependencyViolation anyway, so stop waiting at the bound.
-		if i == len(lbGoneDelays) {
-			return nil
-		}
-		if err := sleep(ctx, lbGoneDelays[i]); err != nil {
-			return nil
-		}
-	}
+	return nil
 }
 
-// deleteGroup deletes the security group id, retrying DependencyViolation
-// with the bounded backoff groupDeleteDelays.
+// deleteGroup deletes the security group id. DependencyViolation (the ALB's
+// network interfaces are still there) is a StillInUse.
 func deleteGroup(ctx context.Context, e EC2, id string) error {
-	for i := 0; ; i++ {
-		_, err := e.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
-		code := steperr.ErrorCode(err)
-		if err == nil || code == codeGroupNotFound {
-			return nil
-		}
-		if code != codeDependency || i == len(groupDeleteDelays) {
-			return fmt.Errorf("delete security group %s: %w", id, err)
-		}
-		if serr := sleep(ctx, groupDeleteDelays[i]); serr != nil {
-			return fmt.Errorf("delete security group %s: %w (gave up: %w)", id, err, serr)
-		}
-	}
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
+	_, err := e.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
+	switch code := steperr.ErrorCode(err); {
+	case err == nil || code == codeGroupNotFound:
 		return nil
+	case code == codeDependency:
+		return steperr.InUse(KindSecurityGroup, id, "delete security group %s: still in use (%v)", id, err)
+	default:
+		return fmt.Errorf("delete security group %s: %w", id, err)
 	}
 }

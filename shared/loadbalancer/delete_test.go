@@ -4,16 +4,13 @@ import (
 	"context"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/step"
+	"github.com/autostop/autostop/shared/steperr"
 )
 
 func TestDeleteCreatedBy(t *testing.T) {
-	savedGone, savedGroup := lbGoneDelays, groupDeleteDelays
-	t.Cleanup(func() { lbGoneDelays, groupDeleteDelays = savedGone, savedGroup })
-	lbGoneDelays = []time.Duration{0, 0}
 	ours := func(exec string) map[string]string { return ownership.Tags("web", exec, nil) }
 	// created: what Ensure leaves behind for exec.
 	created := func(exec string) func(f *fakeAWS) {
@@ -59,11 +56,10 @@ func TestDeleteCreatedBy(t *testing.T) {
 			setup: func(f *fakeAWS) {
 				sg := f.addGroup("autostop-web", testVPC, ours(testExec), webRules(anyIPv4)...)
 				f.addLB("web", "internet-facing", "ipv4", testSubnets, []string{sg}, ours("exec-0"))
-				groupDeleteDelays = []time.Duration{0}
 			},
 			wantLeft:   []string{"security-group"},
-			wantErr:    "Internal",
-			wantMut:    []string{"DeleteSecurityGroup", "DeleteSecurityGroup"},
+			wantErr:    "StillInUse",
+			wantMut:    []string{"DeleteSecurityGroup"},
 			wantLBs:    1,
 			wantGroups: 1,
 		},
@@ -76,24 +72,15 @@ func TestDeleteCreatedBy(t *testing.T) {
 			wantMut:     []string{"DeleteSecurityGroup"},
 		},
 		{
-			name: "group in use for a while after the ALB goes",
+			name: "group in use for a while after the ALB goes: waits, no sleep here",
 			setup: func(f *fakeAWS) {
 				created(testExec)(f)
 				f.busy = 2
 			},
-			wantDeleted: []string{"load-balancer", "security-group"},
-			wantMut:     []string{"DeleteLoadBalancer", "DeleteSecurityGroup", "DeleteSecurityGroup", "DeleteSecurityGroup"},
-		},
-		{
-			name: "group still in use at the bound",
-			setup: func(f *fakeAWS) {
-				created(testExec)(f)
-				f.busy = 10
-			},
 			wantDeleted: []string{"load-balancer"},
 			wantLeft:    []string{"security-group"},
-			wantErr:     "Internal",
-			wantMut:     []string{"DeleteLoadBalancer", "DeleteSecurityGroup", "DeleteSecurityGroup", "DeleteSecurityGroup", "DeleteSecurityGroup"},
+			wantErr:     "StillInUse",
+			wantMut:     []string{"DeleteLoadBalancer", "DeleteSecurityGroup"},
 			wantGroups:  1,
 		},
 		{
@@ -133,13 +120,16 @@ func TestDeleteCreatedBy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			groupDeleteDelays = []time.Duration{0, 0, 0}
 			f := newFake()
 			tt.setup(f)
 			f.calls = nil
 
 			deleted, left, err := DeleteCreatedBy(context.Background(), f.clients(), "web", testExec)
-			if got := errName(err); got != tt.wantErr {
+			got := errName(err)
+			if inUse, rest := steperr.SplitInUse(err); len(inUse) > 0 && rest == nil {
+				got = "StillInUse"
+			}
+			if got != tt.wantErr {
 				t.Fatalf("error %v (%s), want %q", err, got, tt.wantErr)
 			}
 			if got := kinds(deleted, step.Deleted); !slices.Equal(got, tt.wantDeleted) {
@@ -155,6 +145,28 @@ func TestDeleteCreatedBy(t *testing.T) {
 				t.Errorf("%d ALBs and %d groups left, want %d and %d", len(f.lbs), len(f.groups), tt.wantLBs, tt.wantGroups)
 			}
 		})
+	}
+}
+
+// TestDeleteCreatedByWaitsForTheGroup: the rollback's next passes delete
+// the group once AWS lets it go, and only the group.
+func TestDeleteCreatedByWaitsForTheGroup(t *testing.T) {
+	f := newFake()
+	sg := f.addGroup("autostop-web", testVPC, ownership.Tags("web", testExec, nil), webRules(anyIPv4)...)
+	f.addLB("web", "internet-facing", "ipv4", testSubnets, []string{sg}, ownership.Tags("web", testExec, nil))
+	f.busy = 2
+	for pass := 1; pass <= 2; pass++ {
+		_, left, err := DeleteCreatedBy(context.Background(), f.clients(), "web", testExec)
+		inUse, rest := steperr.SplitInUse(err)
+		if len(left) != 1 || len(inUse) != 1 || rest != nil || inUse[0].ID != sg || inUse[0].Kind != KindSecurityGroup {
+			t.Fatalf("pass %d: left %v, err %v: want the group waiting", pass, left, err)
+		}
+	}
+	f.calls = nil
+	deleted, left, err := DeleteCreatedBy(context.Background(), f.clients(), "web", testExec)
+	if err != nil || len(left) != 0 || !slices.Equal(kinds(deleted, step.Deleted), []string{"security-group"}) ||
+		!slices.Equal(f.mutating(), []string{"DeleteSecurityGroup"}) {
+		t.Fatalf("pass 3: deleted %v left %v err %v calls %v", deleted, left, err, f.mutating())
 	}
 }
 

@@ -23,30 +23,66 @@ type Deleter struct {
 	Delete func(ctx context.Context, in step.Input) (deleted, left []step.Resource, err error)
 }
 
-// Run calls every deleter in order — DNS records, listeners, load balancer
-// and security group, target group and permission, certificate — and keeps
-// going after a failure, so one stuck resource does not strand the others.
-// When anything is left it returns the result together with a
-// RollbackIncomplete error naming the leftovers and the original error.
+// Run is one rollback pass: it calls every deleter in order — DNS
+// records, listeners, load balancer and security group, target group and
+// permission, certificate — and keeps going after a failure, so one stuck
+// resource does not strand the others.
+//
+// What AWS still holds (steperr.StillInUse: a security group the deleted
+// ALB's network interfaces use for minutes, a certificate a listener just
+// released) is listed in Waiting with State "waiting", so the state machine
+// waits and runs the rollback again (the next pass receives this result as
+// in.Rollback and keeps its Deleted list), up to
+// in.Timing.RollbackMaxAttempts passes. Waiting never sleeps in the Lambda.
+// When nothing waits but something is left, or the last pass still waits,
+// it returns the result with a RollbackIncomplete error naming the
+// leftovers and the original error.
 func Run(ctx context.Context, in step.Input, deleters []Deleter) (step.RollbackResult, error) {
-	res := step.RollbackResult{Deleted: []step.Resource{}, Left: []step.Resource{}}
+	res := step.RollbackResult{Deleted: []step.Resource{}, Left: []step.Resource{}, Attempts: 1, State: step.RollbackDone}
+	if prev := in.Rollback; prev != nil {
+		res.Deleted = append(res.Deleted, prev.Deleted...)
+		res.Attempts = prev.Attempts + 1
+	}
 
-	var failures []string
+	var (
+		failures []string
+		waiting  = map[string]bool{} // kind/id of what AWS still holds
+	)
 	for _, d := range deleters {
 		deleted, left, err := d.Delete(ctx, in)
 		res.Deleted = append(res.Deleted, deleted...)
-		res.Left = append(res.Left, left...)
-		if err != nil {
-			failures = append(failures, fmt.Sprintf("%s: %v", d.Name, err))
+		inUse, rest := steperr.SplitInUse(err)
+		for _, w := range inUse {
+			waiting[w.Kind+"/"+w.ID] = true
+			res.Waiting = append(res.Waiting, step.Resource{Kind: w.Kind, ID: w.ID, Action: step.Created})
+			failures = append(failures, fmt.Sprintf("%s: %v", d.Name, w))
+		}
+		for _, l := range left {
+			if !waiting[l.Kind+"/"+l.ID] {
+				res.Left = append(res.Left, l)
+			}
+		}
+		if rest != nil {
+			failures = append(failures, fmt.Sprintf("%s: %v", d.Name, rest))
 		}
 	}
 
-	if len(res.Left) == 0 && len(failures) == 0 {
+	switch {
+	case len(res.Waiting) == 0 && len(res.Left) == 0 && len(failures) == 0:
+		return res, nil
+	case len(res.Waiting) > 0 && len(res.Left) == 0 && len(failures) == len(res.Waiting) && res.Attempts < in.Timing.RollbackMaxAttempts:
+		res.State = step.RollbackWaiting
 		return res, nil
 	}
 
+	// Out of passes, or something failed for good: what still waits is left.
+	res.Left = append(res.Left, res.Waiting...)
+	res.Waiting = nil
 	var b strings.Builder
 	fmt.Fprintf(&b, "rollback of execution %s left resources behind", in.Execution)
+	if res.Attempts > 1 {
+		fmt.Fprintf(&b, " after %d passes", res.Attempts)
+	}
 	for _, r := range res.Left {
 		fmt.Fprintf(&b, "; left %s %s", r.Kind, r.ID)
 	}

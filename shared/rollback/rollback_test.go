@@ -81,3 +81,114 @@ func TestRun(t *testing.T) {
 		})
 	}
 }
+
+// TestRunWaits: what AWS still holds makes the pass "waiting" (the state
+// machine waits and calls again), keeps what earlier passes deleted, and
+// turns into RollbackIncomplete at the bound or beside a real failure.
+func TestRunWaits(t *testing.T) {
+	lb := step.Resource{Kind: "load-balancer", ID: "arn:lb", Action: step.Deleted}
+	sg := step.Resource{Kind: "security-group", ID: "sg-1", Action: step.Created}
+	cert := step.Resource{Kind: "certificate", ID: "arn:cert", Action: step.Created}
+	busy := func(r step.Resource) error { return steperr.InUse(r.Kind, r.ID, "delete %s: still in use", r.ID) }
+	timing := step.Timing{RollbackWaitSeconds: 30, RollbackMaxAttempts: 3}
+
+	tests := []struct {
+		name         string
+		prev         *step.RollbackResult
+		deleters     []Deleter
+		wantState    string
+		wantAttempts int
+		wantDeleted  []string
+		wantWaiting  []string
+		wantLeft     []string
+		wantErr      string
+	}{
+		{
+			name: "first pass: the group waits",
+			deleters: []Deleter{
+				{Name: "load balancer", Delete: func(context.Context, step.Input) ([]step.Resource, []step.Resource, error) {
+					return []step.Resource{lb}, []step.Resource{sg}, busy(sg)
+				}},
+			},
+			wantState: step.RollbackWaiting, wantAttempts: 1, wantDeleted: []string{"arn:lb"}, wantWaiting: []string{"sg-1"},
+		},
+		{
+			name: "second pass: the group goes, earlier deletes kept",
+			prev: &step.RollbackResult{Deleted: []step.Resource{lb}, Waiting: []step.Resource{sg}, State: step.RollbackWaiting, Attempts: 1},
+			deleters: []Deleter{
+				{Name: "load balancer", Delete: func(context.Context, step.Input) ([]step.Resource, []step.Resource, error) {
+					return []step.Resource{{Kind: sg.Kind, ID: sg.ID, Action: step.Deleted}}, nil, nil
+				}},
+			},
+			wantState: step.RollbackDone, wantAttempts: 2, wantDeleted: []string{"arn:lb", "sg-1"},
+		},
+		{
+			name: "two deleters wait at once",
+			deleters: []Deleter{
+				{Name: "load balancer", Delete: func(context.Context, step.Input) ([]step.Resource, []step.Resource, error) {
+					return nil, []step.Resource{sg}, busy(sg)
+				}},
+				{Name: "certificate", Delete: func(context.Context, step.Input) ([]step.Resource, []step.Resource, error) {
+					return nil, []step.Resource{cert}, errors.Join(busy(cert))
+				}},
+			},
+			wantState: step.RollbackWaiting, wantAttempts: 1, wantWaiting: []string{"sg-1", "arn:cert"},
+		},
+		{
+			name: "last pass still waiting: incomplete, the group left",
+			prev: &step.RollbackResult{Deleted: []step.Resource{lb}, State: step.RollbackWaiting, Attempts: 2},
+			deleters: []Deleter{
+				{Name: "load balancer", Delete: func(context.Context, step.Input) ([]step.Resource, []step.Resource, error) {
+					return nil, []step.Resource{sg}, busy(sg)
+				}},
+			},
+			wantState: step.RollbackDone, wantAttempts: 3, wantDeleted: []string{"arn:lb"}, wantLeft: []string{"sg-1"},
+			wantErr: "after 3 passes; left security-group sg-1",
+		},
+		{
+			name: "a real failure beside a wait: incomplete at once",
+			deleters: []Deleter{
+				{Name: "load balancer", Delete: func(context.Context, step.Input) ([]step.Resource, []step.Resource, error) {
+					return nil, []step.Resource{sg}, busy(sg)
+				}},
+				{Name: "certificate", Delete: func(context.Context, step.Input) ([]step.Resource, []step.Resource, error) {
+					return nil, []step.Resource{cert}, errors.New("access denied")
+				}},
+			},
+			wantState: step.RollbackDone, wantAttempts: 1, wantLeft: []string{"arn:cert", "sg-1"},
+			wantErr: "failed certificate: access denied",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := step.Input{Execution: "exec-1", Timing: timing, Rollback: tt.prev, Error: &step.Error{Error: "Internal", Cause: "boom"}}
+			res, err := Run(context.Background(), in, tt.deleters)
+			ids := func(rs []step.Resource) []string {
+				var out []string
+				for _, r := range rs {
+					out = append(out, r.ID)
+				}
+				return out
+			}
+			if res.State != tt.wantState || res.Attempts != tt.wantAttempts {
+				t.Errorf("state %q attempts %d, want %q and %d", res.State, res.Attempts, tt.wantState, tt.wantAttempts)
+			}
+			if got := strings.Join(ids(res.Deleted), ","); got != strings.Join(tt.wantDeleted, ",") {
+				t.Errorf("deleted %s, want %v", got, tt.wantDeleted)
+			}
+			if got := strings.Join(ids(res.Waiting), ","); got != strings.Join(tt.wantWaiting, ",") {
+				t.Errorf("waiting %s, want %v", got, tt.wantWaiting)
+			}
+			if got := strings.Join(ids(res.Left), ","); got != strings.Join(tt.wantLeft, ",") {
+				t.Errorf("left %s, want %v", got, tt.wantLeft)
+			}
+			var ri *steperr.RollbackIncomplete
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("err = %v", err)
+			case tt.wantErr != "" && (!errors.As(err, &ri) || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("err = %v, want RollbackIncomplete with %q", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -109,10 +109,10 @@ func executionARN(machine, name string) string {
 func RunGuarded(ctx context.Context, in step.Input, api States, deleters []Deleter) (step.RollbackResult, error) {
 	others, err := OtherUsers(ctx, api, in)
 	if err != nil {
-		return step.RollbackResult{Deleted: []step.Resource{}, Left: []step.Resource{}}, fmt.Errorf("check other executions of %s: %w", in.Spec.Name, err)
+		return step.RollbackResult{Deleted: []step.Resource{}, Left: []step.Resource{}, State: step.RollbackDone}, fmt.Errorf("check other executions of %s: %w", in.Spec.Name, err)
 	}
 	if len(others) > 0 {
-		return step.RollbackResult{Deleted: []step.Resource{}, Left: []step.Resource{}, KeptFor: others}, nil
+		return step.RollbackResult{Deleted: []step.Resource{}, Left: []step.Resource{}, KeptFor: others, State: step.RollbackDone}, nil
 	}
 
 	return Run(ctx, in, deleters)

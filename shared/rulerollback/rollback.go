@@ -46,7 +46,7 @@ type Deps struct {
 
 // Run is the rollback step (see the package comment).
 func Run(ctx context.Context, d Deps, in ruledoc.AttachInput) (step.RollbackResult, error) {
-	res := step.RollbackResult{Deleted: []step.Resource{}, Left: []step.Resource{}}
+	res := step.RollbackResult{Deleted: []step.Resource{}, Left: []step.Resource{}, State: step.RollbackDone, Attempts: 1}
 	v := in.Validated
 	if v == nil || in.Execution == "" {
 		return res, nil

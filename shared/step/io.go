@@ -28,6 +28,9 @@ type Input struct {
 	Timing Timing `json:"timing"`
 	// Error is set on the rollback path: the error that stopped the run.
 	Error *Error `json:"error,omitempty"`
+	// Rollback is the previous rollback pass's result when the rollback
+	// waits and tries again (nil on its first pass).
+	Rollback *RollbackResult `json:"rollback,omitempty"`
 }
 
 // Timing bounds the workflow's Wait + Choice loops. Waiting is the state
@@ -42,6 +45,12 @@ type Timing struct {
 	CertificateMaxAttempts    int `json:"certificateMaxAttempts"`
 	DNSWaitSeconds            int `json:"dnsWaitSeconds"`
 	DNSMaxAttempts            int `json:"dnsMaxAttempts"`
+	// RollbackWaitSeconds and RollbackMaxAttempts bound the rollback's
+	// loop: a delete AWS refuses for a while (a security group the deleted
+	// ALB's network interfaces still use, a certificate just released) is
+	// tried again after a Wait, up to the bound (about 15 minutes on AWS).
+	RollbackWaitSeconds int `json:"rollbackWaitSeconds"`
+	RollbackMaxAttempts int `json:"rollbackMaxAttempts"`
 }
 
 // CertificateWait is the wait before check number attempt+1 (attempt ≥ 1):
@@ -161,4 +170,18 @@ type RollbackResult struct {
 	// are running or succeeded after this one started: they may have
 	// adopted what this execution created, so the rollback deleted nothing.
 	KeptFor []string `json:"keptFor,omitempty"`
+	// Waiting lists what AWS still holds (StillInUse): the state machine
+	// waits and runs the rollback again while State is "waiting".
+	Waiting []Resource `json:"waiting,omitempty"`
+	// State is RollbackWaiting when the rollback must run again after a
+	// Wait, RollbackDone otherwise.
+	State string `json:"state"`
+	// Attempts counts the rollback passes so far (1 on the first).
+	Attempts int `json:"attempts"`
 }
+
+// Rollback states.
+const (
+	RollbackDone    = "done"
+	RollbackWaiting = "waiting"
+)

@@ -64,6 +64,49 @@ type NotPropagated struct{ Message string }
 // times: most are transient.
 type Internal struct{ Message string }
 
+// StillInUse: a delete has to wait because AWS still holds the resource
+// (a security group the deleted ALB's network interfaces still use, a
+// certificate a listener released moments ago). Kind and ID name the
+// resource. The rollback reports it as waiting and the state machine tries
+// again after a Wait; it never reaches Step Functions as an error name.
+type StillInUse struct {
+	Kind, ID string
+	Message  string
+}
+
+func (e *StillInUse) Error() string { return e.Message }
+
+// InUse returns a StillInUse for the resource kind/id.
+func InUse(kind, id, format string, a ...any) error {
+	return &StillInUse{Kind: kind, ID: id, Message: sprintf(format, a...)}
+}
+
+// SplitInUse walks err (joined errors included) and separates the
+// StillInUse errors from the rest; rest is nil when every error waits.
+func SplitInUse(err error) (inUse []*StillInUse, rest error) {
+	if err == nil {
+		return nil, nil
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var others []error
+		for _, e := range joined.Unwrap() {
+			in, r := SplitInUse(e)
+			inUse = append(inUse, in...)
+			if r != nil {
+				others = append(others, r)
+			}
+		}
+
+		return inUse, errors.Join(others...)
+	}
+	var siu *StillInUse
+	if errors.As(err, &siu) {
+		return []*StillInUse{siu}, nil
+	}
+
+	return nil, err
+}
+
 func (e *InvalidRequest) Error() string { return e.Message }
 func (e *Conflict) Error() string       { return e.Message }
 func (e *NotFound) Error() string       { return e.Message }
