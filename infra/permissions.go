@@ -4,6 +4,7 @@ import (
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
 	"github.com/autostop/autostop/shared/app"
+	"github.com/autostop/autostop/shared/listener"
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/proxytarget"
 )
@@ -113,8 +114,12 @@ var elbLinkedRoleGrant = Grant{Actions: []string{"iam:CreateServiceLinkedRole"},
 	Equals: map[string]string{iamServiceName: elbService}}
 
 // elbInvokePermission limits lambda:AddPermission and RemovePermission to
-// statements for Elastic Load Balancing (the proxy's target groups): no
-// step may open the proxy function to another principal.
+// statements for Elastic Load Balancing (the proxy's target groups: one
+// statement shared by all of them, proxytarget.SharedStatementID, plus the
+// per-load-balancer statements earlier versions made, which are only
+// removed): no step may open the proxy function to another principal.
+// Lambda has no condition key for the statement id or the SourceArn, so
+// lambda:Principal is the narrowest condition there is.
 var elbInvokePermission = map[string]string{lambdaPrincipal: proxytarget.ELBPrincipal}
 
 // The record changes each step makes (shared/dns, shared/certificate):
@@ -235,7 +240,11 @@ var provisioningGrants = map[string][]Grant{
 		{Actions: []string{"elasticloadbalancing:CreateListener"}, Resources: []string{listeners, loadBalancers}, Tag: RequestTag, Why: whyCreated},
 		{Actions: []string{"elasticloadbalancing:AddTags"}, Resources: []string{listeners}, Tag: RequestTag,
 			CreateActions: []string{"CreateListener"}, Why: whyCreated},
+		// Before modifying one of autostop's listeners, its configuration is
+		// recorded in tags, so the execution's rollback can put it back.
 		{Actions: []string{"elasticloadbalancing:ModifyListener"}, Resources: []string{listeners}, Tag: ResourceTag, Why: whyCreated},
+		{Actions: []string{"elasticloadbalancing:AddTags"}, Resources: []string{listeners}, Tag: ResourceTag,
+			TagKeys: listener.PreviousTagKeys(), Why: whyCreated},
 	},
 	"ensure-dns": {
 		{Actions: []string{"route53:ListResourceRecordSets"}, Resources: []string{hostedZone}, Why: whyZone},
@@ -249,12 +258,23 @@ var provisioningGrants = map[string][]Grant{
 			"elasticloadbalancing:DescribeTargetHealth", "ec2:DescribeSecurityGroups"},
 			Resources: []string{anyResource}, Why: whyDescribe},
 		{Actions: []string{"elasticloadbalancing:DeleteLoadBalancer"}, Resources: []string{loadBalancers}, Tag: ResourceTag, Why: whyCreated},
-		{Actions: []string{"elasticloadbalancing:DeleteListener"}, Resources: []string{listeners}, Tag: ResourceTag, Why: whyCreated},
+		// A listener the execution modified is put back (ModifyListener)
+		// and loses the tags that recorded its previous configuration.
+		{Actions: []string{"elasticloadbalancing:DeleteListener", "elasticloadbalancing:ModifyListener"},
+			Resources: []string{listeners}, Tag: ResourceTag, Why: whyCreated},
+		{Actions: []string{"elasticloadbalancing:RemoveTags"}, Resources: []string{listeners}, Tag: ResourceTag,
+			TagKeys: listener.PreviousTagKeys(), Why: whyCreated},
 		{Actions: []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:DeleteTargetGroup"},
 			Resources: []string{targetGroups}, Tag: ResourceTag, Why: whyCreated},
 		{Actions: []string{"ec2:DeleteSecurityGroup"}, Resources: []string{securityGroups}, Tag: ResourceTag, Why: whyCreated},
 		{Actions: []string{"lambda:GetPolicy"}, Resources: []string{proxyFunction, proxyVersions}, Why: whyProxyVersion},
-		{Actions: []string{"lambda:RemovePermission"}, Resources: []string{proxyFunction, proxyVersions}, Equals: elbInvokePermission, Why: whyProxyVersion},
+		// The proxy's invoke permission: proxytarget.DeleteCreatedBy removes
+		// the load balancer's legacy statement and, when no autostop proxy
+		// target group is left, the shared one; AddPermission puts the
+		// shared one back when a target group appeared while it was removed
+		// (a concurrent execution's). Elastic Load Balancing's only.
+		{Actions: []string{"lambda:AddPermission", "lambda:RemovePermission"}, Resources: []string{proxyFunction, proxyVersions},
+			Equals: elbInvokePermission, Why: whyProxyVersion},
 		{Actions: []string{"acm:ListCertificates"}, Resources: []string{anyResource}, Why: whyACMList},
 		{Actions: []string{"acm:ListTagsForCertificate", "acm:DescribeCertificate"}, Resources: []string{certificates}, Why: whyCertificates},
 		{Actions: []string{"acm:DeleteCertificate"}, Resources: []string{certificates}, Tag: ResourceTag, Why: whyCertificates},

@@ -12,11 +12,14 @@ import (
 	"github.com/autostop/autostop/shared/step"
 )
 
-// DeleteCreatedBy deletes the listeners of the load balancer lbARN that
-// execution created for load balancer lbName (by their ownership tags), for
-// the rollback path. A listener or load balancer that is already gone counts
-// as done. deleted lists what it removed; left lists this execution's
-// listeners it could not delete, and err says why.
+// DeleteCreatedBy undoes execution's listener changes on the load balancer
+// lbARN, for the rollback path: first it puts back the listeners execution
+// modified (ModifiedByKey: an HTTP listener turned into a redirect to HTTPS
+// forwards again), then it deletes the listeners execution created for load
+// balancer lbName (by their ownership tags). A listener or load balancer
+// that is already gone counts as done. deleted lists what it removed or
+// restored (action "updated"); left lists this execution's listeners it
+// could not delete or restore, and err says why.
 func DeleteCreatedBy(ctx context.Context, api ELBv2, lbARN, lbName, execution string) (deleted, left []step.Resource, err error) {
 	if lbARN == "" {
 		return nil, nil, nil
@@ -39,6 +42,16 @@ func DeleteCreatedBy(ctx context.Context, api ELBv2, lbARN, lbName, execution st
 	}
 
 	var errs []error
+	restored, failed := restoreModifiedBy(ctx, api, listeners, tags, execution)
+	for _, arn := range restored {
+		deleted = append(deleted, step.Resource{Kind: Kind, ID: arn, Action: step.Updated})
+	}
+	for _, arn := range arns {
+		if err, ok := failed[arn]; ok {
+			left = append(left, step.Resource{Kind: Kind, ID: arn, Action: step.Updated})
+			errs = append(errs, err)
+		}
+	}
 	for _, arn := range arns {
 		if t, ok := tags[arn]; !ok || !ownership.CreatedBy(t, lbName, execution) {
 			continue

@@ -38,21 +38,31 @@ type desiredListener struct {
 // comes first, so that when a certificate is added to an HTTP-only load
 // balancer the HTTPS listener exists before HTTP starts redirecting to it.
 func desired(targetGroupARN, certificateARN string) []desiredListener {
-	forward := types.Action{Type: types.ActionTypeEnumForward, TargetGroupArn: aws.String(targetGroupARN)}
+	forward := forwardTo(targetGroupARN)
 	if certificateARN == "" {
 		return []desiredListener{{port: HTTPPort, protocol: types.ProtocolEnumHttp, action: forward}}
 	}
 
 	return []desiredListener{
 		{port: HTTPSPort, protocol: types.ProtocolEnumHttps, certificateARN: certificateARN, sslPolicy: SSLPolicy, action: forward},
-		{port: HTTPPort, protocol: types.ProtocolEnumHttp, action: types.Action{
-			Type: types.ActionTypeEnumRedirect,
-			RedirectConfig: &types.RedirectActionConfig{
-				Protocol: aws.String("HTTPS"), Port: aws.String("443"),
-				Host: aws.String("#{host}"), Path: aws.String("/#{path}"), Query: aws.String("#{query}"),
-				StatusCode: types.RedirectActionStatusCodeEnumHttp301,
-			},
-		}},
+		{port: HTTPPort, protocol: types.ProtocolEnumHttp, action: redirectToHTTPS()},
+	}
+}
+
+// forwardTo is a default action forwarding to one target group.
+func forwardTo(targetGroupARN string) types.Action {
+	return types.Action{Type: types.ActionTypeEnumForward, TargetGroupArn: aws.String(targetGroupARN)}
+}
+
+// redirectToHTTPS is the HTTP listener's action beside an HTTPS listener.
+func redirectToHTTPS() types.Action {
+	return types.Action{
+		Type: types.ActionTypeEnumRedirect,
+		RedirectConfig: &types.RedirectActionConfig{
+			Protocol: aws.String("HTTPS"), Port: aws.String("443"),
+			Host: aws.String("#{host}"), Path: aws.String("/#{path}"), Query: aws.String("#{query}"),
+			StatusCode: types.RedirectActionStatusCodeEnumHttp301,
+		},
 	}
 }
 
@@ -171,6 +181,16 @@ func reconcile(ctx context.Context, api ELBv2, in step.Input, lbARN string, d de
 		return arn, unchanged, nil
 	}
 
+	// Remember what it was, for this execution's rollback, before changing
+	// it (unless an earlier attempt of this execution already did: then the
+	// tags hold the state before this execution, which is what counts).
+	if t[ModifiedByKey] != in.Execution {
+		if _, err := api.AddTags(ctx, &elbv2.AddTagsInput{
+			ResourceArns: []string{arn}, Tags: sdkTags(previousTags(cur, in.Execution)),
+		}); err != nil {
+			return "", "", classify(fmt.Errorf("tag listener %s with its configuration before the change: %w", arn, err))
+		}
+	}
 	if _, err := api.ModifyListener(ctx, &elbv2.ModifyListenerInput{
 		ListenerArn:    aws.String(arn),
 		Port:           aws.Int32(d.port),

@@ -240,7 +240,7 @@ func TestEnsureOnLocalBackend(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Ensure upgrade: %v", err)
 		}
-		if m := mutating(t); !slices.Equal(m, []string{"CreateListener", "ModifyListener"}) {
+		if m := mutating(t); !slices.Equal(m, []string{"CreateListener", "AddTags", "ModifyListener"}) {
 			t.Errorf("upgrade: mutating calls = %v", m)
 		}
 		ls = describe(t, lbARN)
@@ -251,13 +251,25 @@ func TestEnsureOnLocalBackend(t *testing.T) {
 			t.Errorf("upgrade: result %+v, HTTPS listener %+v", up, ls[443])
 		}
 
-		// exec-2's rollback removes only the listener it created.
+		// exec-2's rollback removes only the listener it created and puts
+		// back the one it modified: port 80 forwards again instead of
+		// redirecting to a deleted HTTPS listener.
 		deleted, _, err := DeleteCreatedBy(ctx, api, lbARN, "plain", "exec-2")
-		if err != nil || !slices.Equal(resourceIDs(deleted, step.Deleted), []string{up.HTTPSListenerARN}) {
+		if err != nil || !slices.Equal(resourceIDs(deleted, step.Deleted), []string{up.HTTPSListenerARN}) ||
+			!slices.Equal(resourceIDs(deleted, step.Updated), []string{first.HTTPListenerARN}) {
 			t.Errorf("DeleteCreatedBy(exec-2) = %v, %v", deleted, err)
 		}
-		if ls := describe(t, lbARN); len(ls) != 1 || aws.ToString(ls[80].ListenerArn) != first.HTTPListenerARN {
+		ls = describe(t, lbARN)
+		if len(ls) != 1 || aws.ToString(ls[80].ListenerArn) != first.HTTPListenerARN {
 			t.Errorf("after rollback: listeners %v", slices.Collect(maps.Keys(ls)))
+		}
+		if a := ls[80].DefaultActions; len(a) != 1 || a[0].Type != types.ActionTypeEnumForward || !slices.Equal(forwardTargets(a[0]), []string{tgARN}) {
+			t.Errorf("after rollback: HTTP listener actions = %+v, want forward to %s", a, tgARN)
+		}
+		// A second rollback pass has nothing left to do.
+		reset(t)
+		if deleted, left, err := DeleteCreatedBy(ctx, api, lbARN, "plain", "exec-2"); err != nil || len(deleted)+len(left) != 0 || len(mutating(t)) != 0 {
+			t.Errorf("second rollback: deleted %v left %v err %v calls %v", deleted, left, err, mutating(t))
 		}
 	})
 

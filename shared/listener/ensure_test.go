@@ -90,7 +90,7 @@ func TestEnsure(t *testing.T) {
 				f.add(lbARN, 80, types.ProtocolEnumHttp, "", "", types.Action{Type: types.ActionTypeEnumRedirect,
 					RedirectConfig: &types.RedirectActionConfig{Protocol: aws.String("HTTPS"), Port: aws.String("443"), StatusCode: types.RedirectActionStatusCodeEnumHttp302}}, ours)
 			},
-			wantMutating: []string{"ModifyListener", "ModifyListener"},
+			wantMutating: []string{"AddTags", "ModifyListener", "AddTags", "ModifyListener"},
 			wantActions:  map[int32]string{443: step.Updated, 80: step.Updated},
 		},
 		{
@@ -100,7 +100,7 @@ func TestEnsure(t *testing.T) {
 				f.add(lbARN, 443, types.ProtocolEnumHttps, certARN, SSLPolicy, types.Action{Type: types.ActionTypeEnumForward, TargetGroupArn: aws.String(tgARN + "-old")}, ours)
 				f.add(lbARN, 80, types.ProtocolEnumHttp, "", "", redirectAction, ours)
 			},
-			wantMutating: []string{"ModifyListener"},
+			wantMutating: []string{"AddTags", "ModifyListener"},
 			wantActions:  map[int32]string{443: step.Updated, 80: step.Adopted},
 		},
 		{
@@ -109,7 +109,7 @@ func TestEnsure(t *testing.T) {
 			setup: func(f *fakeELB) {
 				f.add(lbARN, 80, types.ProtocolEnumHttp, "", "", forwardAction, ours)
 			},
-			wantMutating: []string{"CreateListener", "ModifyListener"},
+			wantMutating: []string{"CreateListener", "AddTags", "ModifyListener"},
 			wantActions:  map[int32]string{443: step.Created, 80: step.Updated},
 		},
 		{

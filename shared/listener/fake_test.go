@@ -224,3 +224,38 @@ func (f *fakeELB) DeleteListener(_ context.Context, in *elbv2.DeleteListenerInpu
 
 	return &elbv2.DeleteListenerOutput{}, nil
 }
+
+func (f *fakeELB) AddTags(_ context.Context, in *elbv2.AddTagsInput, _ ...func(*elbv2.Options)) (*elbv2.AddTagsOutput, error) {
+	if err := f.call("AddTags"); err != nil {
+		return nil, err
+	}
+	for _, arn := range in.ResourceArns {
+		if f.find(arn) < 0 {
+			return nil, &types.ListenerNotFoundException{Message: aws.String(arn)}
+		}
+		if f.tags[arn] == nil {
+			f.tags[arn] = map[string]string{}
+		}
+		for _, t := range in.Tags {
+			f.tags[arn][aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+
+	return &elbv2.AddTagsOutput{}, nil
+}
+
+func (f *fakeELB) RemoveTags(_ context.Context, in *elbv2.RemoveTagsInput, _ ...func(*elbv2.Options)) (*elbv2.RemoveTagsOutput, error) {
+	if err := f.call("RemoveTags"); err != nil {
+		return nil, err
+	}
+	for _, arn := range in.ResourceArns {
+		if f.find(arn) < 0 {
+			return nil, &types.ListenerNotFoundException{Message: aws.String(arn)}
+		}
+		for _, k := range in.TagKeys {
+			delete(f.tags[arn], k)
+		}
+	}
+
+	return &elbv2.RemoveTagsOutput{}, nil
+}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/step"
@@ -16,11 +18,42 @@ import (
 
 // DeleteCreatedBy undoes, for the rollback, what execution created for load
 // balancer lbName: when the proxy target group carries this execution's
-// tags, it deregisters its targets, removes the statement autostop-<lbName>
-// from the alias's policy (only when it grants that target group) and
-// deletes the target group. The function, its alias and versions are shared
-// by every load balancer and never deleted. A target group of another
-// execution or owner is left alone and not reported.
+// tags, it deregisters its targets and deletes the target group, then
+// tidies the alias's resource policy:
+//
+//   - the load balancer's legacy statement (LegacyStatementID, made by
+//     earlier versions) is removed when present: the target group it was
+//     for is this execution's, so it is gone now (or left), and the id is
+//     this load balancer's alone;
+//   - the shared statement (SharedStatementID) is removed only when no
+//     autostop proxy target group is left in the region (listed, and told
+//     apart by autostop's ownership tags). Otherwise it stays and is
+//     reported with the action ActionKept in deleted (not in left: nothing
+//     failed); when it was created by another execution that is the usual
+//     case.
+//
+// The function, its alias and versions are shared by every load balancer
+// and never deleted. A target group of another execution or owner is left
+// alone and not reported.
+//
+// The race with a concurrent execution of another load balancer: that
+// execution creates its target group before it reads the policy (Ensure),
+// and the removal here happens after the list that found no target group.
+// So that execution's target group can appear between the list and the
+// removal, and its run may have read the statement as present: its
+// RegisterTargets then fails (Ensure ensures the statement once more when
+// AccessDenied outlasts the propagation wait, and puts it back) or, worse,
+// succeeded just before the removal and its load balancer would be left
+// unable to invoke the proxy. So after removing the statement the target
+// groups are listed again: one that appeared meanwhile (created before the
+// removal, so this second list sees it) gets the statement back, reported
+// kept. A target group created after the removal belongs to a run that
+// reads the policy after it and adds the statement itself. Both sides
+// tolerate the other's add (ResourceConflictException with the same
+// statement is success). What is left is a window of a few calls in which
+// that load balancer, not serving yet, cannot invoke the proxy, and
+// Elastic Load Balancing listing target groups with a delay (not seen in
+// practice).
 //
 // "Not found" counts as done, so a second call after a partial failure
 // finishes the job. While a listener still forwards to the target group AWS
@@ -71,13 +104,8 @@ func DeleteCreatedBy(ctx context.Context, c Clients, cfg Config, lbName, executi
 		errs = append(errs, err)
 	}
 
-	switch resource, err := removePermission(ctx, c.Lambda, cfg.FunctionName, StatementID(lbName), arn); {
-	case err != nil:
-		fail(step.Resource{Kind: KindPermission, ID: cfg.FunctionName + ":" + AliasName + "#" + StatementID(lbName)}, err)
-	case resource != "":
-		deleted = append(deleted, step.Resource{Kind: KindPermission, ID: resource + "#" + StatementID(lbName), Action: step.Deleted})
-	}
-
+	// The target group before the shared statement: a target group that is
+	// still there (in use, or its delete failed) keeps the statement.
 	tgRes := step.Resource{Kind: KindTargetGroup, ID: arn}
 	inUse, err := targetgroup.Delete(ctx, c.ELBv2, arn, cfg.DeleteAttempts, cfg.DeleteBackoff)
 	switch {
@@ -90,7 +118,149 @@ func DeleteCreatedBy(ctx context.Context, c Clients, cfg Config, lbName, executi
 		deleted = append(deleted, tgRes)
 	}
 
+	function := cfg.FunctionName
+	aliasID := function + ":" + AliasName
+	pol, err := readPolicy(ctx, c.Lambda, function)
+	if err != nil {
+		fail(step.Resource{Kind: KindPermission, ID: aliasID + "#" + SharedStatementID}, err)
+		return deleted, left, errors.Join(errs...)
+	}
+
+	if legacy := pol.find(LegacyStatementID(lbName)); legacy != nil {
+		r := step.Resource{Kind: KindLegacyPermission, ID: legacy.resourceOr(aliasID) + "#" + LegacyStatementID(lbName)}
+		if err := removeStatement(ctx, c.Lambda, function, LegacyStatementID(lbName)); err != nil {
+			fail(r, err)
+		} else {
+			r.Action = step.Deleted
+			deleted = append(deleted, r)
+		}
+	}
+
+	if shared := pol.find(SharedStatementID); shared != nil {
+		r := step.Resource{Kind: KindPermission, ID: shared.resourceOr(aliasID) + "#" + SharedStatementID}
+		action, err := releaseShared(ctx, c, function, arn)
+		if err != nil {
+			fail(r, err)
+		} else {
+			r.Action = action
+			deleted = append(deleted, r)
+		}
+	}
+
 	return deleted, left, errors.Join(errs...)
+}
+
+// releaseShared removes the shared statement when no autostop proxy target
+// group is left in the region and returns Deleted, or ActionKept when one
+// is (see DeleteCreatedBy for the second look after the removal). tgARN
+// is the deleted target group's: its region and account are the
+// statement's.
+func releaseShared(ctx context.Context, c Clients, function, tgARN string) (string, error) {
+	other, err := anyProxyTargetGroup(ctx, c.ELBv2)
+	if err != nil {
+		return "", fmt.Errorf("keep or remove permission %s: %w", SharedStatementID, err)
+	}
+	if other != "" {
+		return ActionKept, nil
+	}
+	if err := removeStatement(ctx, c.Lambda, function, SharedStatementID); err != nil {
+		return "", err
+	}
+
+	other, err = anyProxyTargetGroup(ctx, c.ELBv2)
+	if err != nil {
+		return "", fmt.Errorf("removed permission %s, then could not check that no proxy target group appeared meanwhile: %w", SharedStatementID, err)
+	}
+	if other == "" {
+		return step.Deleted, nil
+	}
+	pattern, account, err := SourceARNPattern(tgARN)
+	if err == nil {
+		err = addShared(ctx, c.Lambda, function, pattern, account)
+	}
+	if err != nil && !steperr.HasCode(err, codeLambdaConflict) {
+		return "", fmt.Errorf("put permission %s back for target group %s, created while it was removed: %w", SharedStatementID, other, err)
+	}
+
+	return ActionKept, nil
+}
+
+// anyProxyTargetGroup returns the ARN of an autostop proxy target group of
+// the region (isProxyTargetGroup), "" when there is none. Target groups
+// whose name lacks the suffix, or that are not Lambda target groups, are
+// not even asked for their tags.
+func anyProxyTargetGroup(ctx context.Context, e ELBv2) (string, error) {
+	names := map[string]string{} // ARN -> name
+	var arns []string
+	pages := elbv2.NewDescribeTargetGroupsPaginator(e, &elbv2.DescribeTargetGroupsInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("list target groups: %w", err)
+		}
+		for _, tg := range page.TargetGroups {
+			name, arn := aws.ToString(tg.TargetGroupName), aws.ToString(tg.TargetGroupArn)
+			if tg.TargetType == elbtypes.TargetTypeEnumLambda && strings.HasSuffix(name, targetGroupSuffix) {
+				names[arn] = name
+				arns = append(arns, arn)
+			}
+		}
+	}
+
+	for len(arns) > 0 {
+		batch := arns[:min(len(arns), maxTagARNs)]
+		arns = arns[len(batch):]
+		tags, err := tagsOf(ctx, e, batch)
+		if err != nil {
+			return "", err
+		}
+		for _, arn := range batch {
+			if isProxyTargetGroup(names[arn], tags[arn]) {
+				return arn, nil
+			}
+		}
+	}
+
+	return "", nil
+}
+
+// maxTagARNs is how many resources one DescribeTags call may name.
+const maxTagARNs = 20
+
+// tagsOf reads the tags of target groups, by ARN. One deleted since it was
+// listed makes DescribeTags fail for the whole batch: the batch is then
+// read one by one, and a missing one has no tags.
+func tagsOf(ctx context.Context, e ELBv2, arns []string) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	read := func(arns []string) error {
+		res, err := e.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: arns})
+		if err != nil {
+			return err
+		}
+		for _, d := range res.TagDescriptions {
+			tags := map[string]string{}
+			for _, t := range d.Tags {
+				tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+			}
+			out[aws.ToString(d.ResourceArn)] = tags
+		}
+		return nil
+	}
+
+	err := read(arns)
+	if steperr.HasCode(err, codeTGNotFound) && len(arns) > 1 {
+		for _, arn := range arns {
+			if err := read([]string{arn}); err != nil && !steperr.HasCode(err, codeTGNotFound) {
+				return nil, fmt.Errorf("describe tags of %s: %w", arn, err)
+			}
+		}
+		return out, nil
+	}
+	if err != nil && !steperr.HasCode(err, codeTGNotFound) {
+		return nil, fmt.Errorf("describe tags of target groups: %w", err)
+	}
+
+	return out, nil
 }
 
 // deregisterAll deregisters every target of the target group and returns
@@ -103,31 +273,4 @@ func deregisterAll(ctx context.Context, e ELBv2, tgARN string) ([]string, error)
 	}
 
 	return ids, err
-}
-
-// removePermission removes statement sid from the alias's policy when it
-// grants target group tgARN (a statement granting another target group is
-// not this execution's). It returns the ARN the statement was on (the
-// alias's), "" when there was nothing to remove.
-func removePermission(ctx context.Context, l Lambda, function, sid, tgARN string) (resource string, err error) {
-	stmt, err := findStatement(ctx, l, function, sid)
-	if err != nil || stmt == nil || stmt.sourceARN() != tgARN {
-		return "", err
-	}
-	resource = function + ":" + AliasName
-	if r := stringsOf(stmt.Resource); len(r) == 1 && r[0] != "" {
-		resource = r[0]
-	}
-
-	_, err = l.RemovePermission(ctx, &lambda.RemovePermissionInput{
-		FunctionName: aws.String(function), Qualifier: aws.String(AliasName), StatementId: aws.String(sid),
-	})
-	if steperr.HasCode(err, codeLambdaNotFound) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("remove permission %s from %s:%s: %w", sid, function, AliasName, err)
-	}
-
-	return resource, nil
 }

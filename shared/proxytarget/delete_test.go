@@ -3,6 +3,7 @@ package proxytarget
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
+	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/step"
 )
 
@@ -19,8 +21,10 @@ func inUse() error {
 
 func TestDeleteCreatedBy(t *testing.T) {
 	const otherTG = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web-proxy/other"
+	sharedID := aliasARN + "#" + SharedStatementID
 
-	// provisioned sets up what a successful Ensure by execution leaves.
+	// provisioned sets up what a successful Ensure by execution leaves,
+	// with another load balancer's legacy statement (never touched).
 	provisioned := func(execution string) func(f *fake) *fakeTG {
 		return func(f *fake) *fakeTG {
 			f.versions["1"] = fakeSha
@@ -28,18 +32,21 @@ func TestDeleteCreatedBy(t *testing.T) {
 			tg := ours(f, testLB, execution)
 			tg.attrs[MultiValueHeadersAttr] = "true"
 			tg.targets = []string{aliasARN}
-			f.grant("autostop-web", tg.arn)
-			f.grant("autostop-api", "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/api-proxy/1")
+			f.grantShared()
+			f.grant("autostop-api", "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/api-proxy/1", "")
 			return tg
 		}
 	}
-	all := func(tg *fakeTG) []step.Resource {
-		return []step.Resource{
-			{Kind: KindTarget, ID: aliasARN, Action: step.Deleted},
-			{Kind: KindPermission, ID: aliasARN + "#autostop-web", Action: step.Deleted},
-			{Kind: KindTargetGroup, ID: tg.arn, Action: step.Deleted},
-		}
+	// another adds load balancer lb's proxy target group (another
+	// execution's).
+	another := func(f *fake, lb string) { ours(f, lb, "exec-9") }
+	target := step.Resource{Kind: KindTarget, ID: aliasARN, Action: step.Deleted}
+	tgDeleted := func(tg *fakeTG) step.Resource {
+		return step.Resource{Kind: KindTargetGroup, ID: tg.arn, Action: step.Deleted}
 	}
+	sharedDeleted := step.Resource{Kind: KindPermission, ID: sharedID, Action: step.Deleted}
+	sharedKept := step.Resource{Kind: KindPermission, ID: sharedID, Action: ActionKept}
+	legacyDeleted := step.Resource{Kind: KindLegacyPermission, ID: aliasARN + "#autostop-web", Action: step.Deleted}
 
 	tests := []struct {
 		name        string
@@ -49,29 +56,107 @@ func TestDeleteCreatedBy(t *testing.T) {
 		wantErr     bool
 		wantMut     []string
 		wantTGGone  bool
-		wantStmt    bool // autostop-web still in the policy
+		wantShared  bool // the shared statement still in the policy
+		wantLegacy  bool // autostop-web still in the policy
 	}{
 		{
-			name:        "created by this execution: target, permission, target group",
-			setup:       provisioned(testExec),
-			wantDeleted: all,
-			wantMut:     []string{"DeregisterTargets", "RemovePermission", "DeleteTargetGroup"},
-			wantTGGone:  true,
+			name:  "last autostop proxy target group: target, target group, shared statement",
+			setup: provisioned(testExec),
+			wantDeleted: func(tg *fakeTG) []step.Resource {
+				return []step.Resource{target, tgDeleted(tg), sharedDeleted}
+			},
+			wantMut:    []string{"DeregisterTargets", "DeleteTargetGroup", "RemovePermission"},
+			wantTGGone: true,
 		},
 		{
-			name:     "created by another execution: untouched",
-			setup:    provisioned("exec-0"),
-			wantStmt: true,
+			name: "another autostop proxy target group remains: shared statement kept",
+			setup: func(f *fake) *fakeTG {
+				tg := provisioned(testExec)(f)
+				another(f, "api")
+				return tg
+			},
+			wantDeleted: func(tg *fakeTG) []step.Resource {
+				return []step.Resource{target, tgDeleted(tg), sharedKept}
+			},
+			wantMut:    []string{"DeregisterTargets", "DeleteTargetGroup"},
+			wantTGGone: true,
+			wantShared: true,
+		},
+		{
+			name: "only target groups that are not autostop's proxy target groups remain: shared statement removed",
+			setup: func(f *fake) *fakeTG {
+				tg := provisioned(testExec)(f)
+				f.addTG("x-proxy", elbtypes.TargetTypeEnumLambda, map[string]string{"owner": "someone"})
+				f.addTG("y-proxy", elbtypes.TargetTypeEnumLambda, ownership.Tags("z", "exec-9", nil)) // not z's name
+				f.addTG("api-proxy", elbtypes.TargetTypeEnumInstance, ownership.Tags("api", "exec-9", nil))
+				f.addTG("app-0123abcd", elbtypes.TargetTypeEnumInstance, ownership.Tags("api", "exec-9", nil)) // a rule's
+				return tg
+			},
+			wantDeleted: func(tg *fakeTG) []step.Resource {
+				return []step.Resource{target, tgDeleted(tg), sharedDeleted}
+			},
+			wantMut:    []string{"DeregisterTargets", "DeleteTargetGroup", "RemovePermission"},
+			wantTGGone: true,
+		},
+		{
+			name: "legacy statement of this load balancer: removed, shared kept for another",
+			setup: func(f *fake) *fakeTG {
+				tg := provisioned(testExec)(f)
+				f.grant("autostop-web", tg.arn, "")
+				another(f, "api")
+				return tg
+			},
+			wantDeleted: func(tg *fakeTG) []step.Resource {
+				return []step.Resource{target, tgDeleted(tg), legacyDeleted, sharedKept}
+			},
+			wantMut:    []string{"DeregisterTargets", "DeleteTargetGroup", "RemovePermission"},
+			wantTGGone: true,
+			wantShared: true,
+		},
+		{
+			name: "legacy statement only (no shared one): removed",
+			setup: func(f *fake) *fakeTG {
+				tg := provisioned(testExec)(f)
+				f.revoke(SharedStatementID)
+				f.grant("autostop-web", otherTG, "") // for an older target group of that name: as stale
+				return tg
+			},
+			wantDeleted: func(tg *fakeTG) []step.Resource {
+				return []step.Resource{target, tgDeleted(tg), legacyDeleted}
+			},
+			wantMut:    []string{"DeregisterTargets", "DeleteTargetGroup", "RemovePermission"},
+			wantTGGone: true,
+		},
+		{
+			name: "a proxy target group created while the shared statement was removed: put back",
+			setup: func(f *fake) *fakeTG {
+				tg := provisioned(testExec)(f)
+				f.before["RemovePermission"] = func(f *fake) { another(f, "api") }
+				return tg
+			},
+			wantDeleted: func(tg *fakeTG) []step.Resource {
+				return []step.Resource{target, tgDeleted(tg), sharedKept}
+			},
+			wantMut:    []string{"DeregisterTargets", "DeleteTargetGroup", "RemovePermission", "AddPermission"},
+			wantTGGone: true,
+			wantShared: true,
+		},
+		{
+			name:       "created by another execution: untouched",
+			setup:      provisioned("exec-0"),
+			wantShared: true,
 		},
 		{
 			name: "not autostop's: untouched",
 			setup: func(f *fake) *fakeTG {
 				tg := f.addTG("web-proxy", elbtypes.TargetTypeEnumLambda, map[string]string{"owner": "someone"})
 				f.aliases["live"] = "1"
-				f.grant("autostop-web", tg.arn)
+				f.grant("autostop-web", tg.arn, "")
+				f.grantShared()
 				return tg
 			},
-			wantStmt: true,
+			wantShared: true,
+			wantLegacy: true,
 		},
 		{
 			name:  "nothing there: done",
@@ -82,27 +167,9 @@ func TestDeleteCreatedBy(t *testing.T) {
 			setup: func(f *fake) *fakeTG {
 				return ours(f, testLB, testExec)
 			},
-			wantDeleted: func(tg *fakeTG) []step.Resource {
-				return []step.Resource{{Kind: KindTargetGroup, ID: tg.arn, Action: step.Deleted}}
-			},
-			wantMut:    []string{"DeleteTargetGroup"},
-			wantTGGone: true,
-		},
-		{
-			name: "statement granting another target group: kept",
-			setup: func(f *fake) *fakeTG {
-				f.versions["1"] = fakeSha
-				f.aliases["live"] = "1"
-				tg := ours(f, testLB, testExec)
-				f.grant("autostop-web", otherTG)
-				return tg
-			},
-			wantDeleted: func(tg *fakeTG) []step.Resource {
-				return []step.Resource{{Kind: KindTargetGroup, ID: tg.arn, Action: step.Deleted}}
-			},
-			wantMut:    []string{"DeleteTargetGroup"},
-			wantTGGone: true,
-			wantStmt:   true,
+			wantDeleted: func(tg *fakeTG) []step.Resource { return []step.Resource{tgDeleted(tg)} },
+			wantMut:     []string{"DeleteTargetGroup"},
+			wantTGGone:  true,
 		},
 		{
 			name: "in use twice, then deleted",
@@ -111,22 +178,25 @@ func TestDeleteCreatedBy(t *testing.T) {
 				f.errs["DeleteTargetGroup"] = []error{inUse(), inUse()}
 				return tg
 			},
-			wantDeleted: all,
-			wantMut:     []string{"DeregisterTargets", "RemovePermission", "DeleteTargetGroup", "DeleteTargetGroup", "DeleteTargetGroup"},
-			wantTGGone:  true,
+			wantDeleted: func(tg *fakeTG) []step.Resource {
+				return []step.Resource{target, tgDeleted(tg), sharedDeleted}
+			},
+			wantMut:    []string{"DeregisterTargets", "DeleteTargetGroup", "DeleteTargetGroup", "DeleteTargetGroup", "RemovePermission"},
+			wantTGGone: true,
 		},
 		{
-			name: "still in use after every attempt: left",
+			name: "still in use after every attempt: left, and it keeps the shared statement",
 			setup: func(f *fake) *fakeTG {
 				tg := provisioned(testExec)(f)
 				f.errs["DeleteTargetGroup"] = []error{inUse(), inUse(), inUse()}
 				return tg
 			},
-			wantDeleted: func(tg *fakeTG) []step.Resource { return all(tg)[:2] },
+			wantDeleted: func(tg *fakeTG) []step.Resource { return []step.Resource{target, sharedKept} },
 			wantLeft: func(tg *fakeTG) []step.Resource {
 				return []step.Resource{{Kind: KindTargetGroup, ID: tg.arn}}
 			},
-			wantMut: []string{"DeregisterTargets", "RemovePermission", "DeleteTargetGroup", "DeleteTargetGroup", "DeleteTargetGroup"},
+			wantMut:    []string{"DeregisterTargets", "DeleteTargetGroup", "DeleteTargetGroup", "DeleteTargetGroup"},
+			wantShared: true,
 		},
 		{
 			name: "unexpected error: left and returned, the rest still done",
@@ -135,14 +205,14 @@ func TestDeleteCreatedBy(t *testing.T) {
 				f.errs["RemovePermission"] = []error{errors.New("boom")}
 				return tg
 			},
-			wantDeleted: func(tg *fakeTG) []step.Resource { return []step.Resource{all(tg)[0], all(tg)[2]} },
+			wantDeleted: func(tg *fakeTG) []step.Resource { return []step.Resource{target, tgDeleted(tg)} },
 			wantLeft: func(tg *fakeTG) []step.Resource {
-				return []step.Resource{{Kind: KindPermission, ID: fakeFnName + ":live#autostop-web"}}
+				return []step.Resource{{Kind: KindPermission, ID: sharedID}}
 			},
 			wantErr:    true,
-			wantMut:    []string{"DeregisterTargets", "RemovePermission", "DeleteTargetGroup"},
+			wantMut:    []string{"DeregisterTargets", "DeleteTargetGroup", "RemovePermission"},
 			wantTGGone: true,
-			wantStmt:   true,
+			wantShared: true,
 		},
 	}
 
@@ -178,8 +248,14 @@ func TestDeleteCreatedBy(t *testing.T) {
 					t.Errorf("target group exists = %v, want %v", exists, !tt.wantTGGone)
 				}
 			}
-			if got := f.statement("autostop-web") != nil; got != tt.wantStmt {
-				t.Errorf("statement autostop-web present = %v, want %v", got, tt.wantStmt)
+			if got := f.statement(SharedStatementID) != nil; got != tt.wantShared {
+				t.Errorf("shared statement present = %v, want %v", got, tt.wantShared)
+			}
+			if tt.wantShared && f.statement(SharedStatementID) != nil {
+				checkShared(t, f)
+			}
+			if got := f.statement("autostop-web") != nil; got != tt.wantLegacy {
+				t.Errorf("legacy statement autostop-web present = %v, want %v", got, tt.wantLegacy)
 			}
 			// Shared resources and other load balancers' are never touched.
 			if apiBefore && f.statement("autostop-api") == nil {
@@ -198,6 +274,29 @@ func TestDeleteCreatedBy(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAnyProxyTargetGroupReadsTagsInBatches: DescribeTags takes 20 ARNs
+// at most, and one target group deleted between the list and the tags
+// does not fail the look.
+func TestAnyProxyTargetGroupReadsTagsInBatches(t *testing.T) {
+	f := newFake()
+	for i := range 45 {
+		f.addTG(fmt.Sprintf("n%02d-proxy", i), elbtypes.TargetTypeEnumLambda, map[string]string{"owner": "someone"})
+	}
+	gone := f.addTG("gone-proxy", elbtypes.TargetTypeEnumLambda, ownership.Tags("gone", "exec-9", nil))
+	last := ours(f, "zz", "exec-9")
+	f.before["DescribeTags"] = func(f *fake) { delete(f.tgs, gone.arn) }
+
+	got, err := anyProxyTargetGroup(t.Context(), f)
+	if err != nil || got != last.arn {
+		t.Fatalf("anyProxyTargetGroup = %q, %v; want %s", got, err, last.arn)
+	}
+	for _, c := range f.calls {
+		if c != "DescribeTargetGroups" && c != "DescribeTags" {
+			t.Errorf("call %s", c)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/autostop/autostop/shared/ownership"
+	"github.com/autostop/autostop/shared/pause"
 	"github.com/autostop/autostop/shared/step"
 	"github.com/autostop/autostop/shared/steperr"
 	"github.com/autostop/autostop/shared/targetgroup"
@@ -22,8 +23,12 @@ const (
 	KindVersion     = "version"
 	KindAlias       = "alias"
 	KindTargetGroup = "target-group"
-	KindPermission  = "permission"
-	KindTarget      = "target" // ID: the alias ARN registered in the target group just before it
+	KindPermission  = "permission" // ID: "<alias ARN>#<statement id>", the shared statement
+	// KindLegacyPermission is the load balancer's legacy statement
+	// (LegacyStatementID), reported when a run removes it ("deleted") or,
+	// having just added the shared one, keeps it for now ("adopted").
+	KindLegacyPermission = "legacy-permission"
+	KindTarget           = "target" // ID: the alias ARN registered in the target group just before it
 )
 
 // Ensure makes the proxy-manager function's alias "live" the target of the
@@ -35,7 +40,14 @@ const (
 // (also when a retry of this execution finds it), one of an earlier
 // execution of the same load balancer is "adopted" ("updated" when its
 // attribute had to be set); the version, alias, permission and target are
-// "created" when this run made them, "adopted" when they existed.
+// "created" when this run made them, "adopted" when they existed. The
+// permission (KindPermission, ID "<alias ARN>#autostop_proxy_target_groups")
+// is the statement shared by every load balancer of the region: "adopted"
+// means it was found as it should be (typically made by another load
+// balancer's run), "updated" that a statement of that id granting something
+// else was replaced. The load balancer's legacy statement, when there is
+// one, is reported as KindLegacyPermission: "deleted" when this run removed
+// it, "adopted" when it is kept until the next run.
 //
 // Errors: NotFound when the function is missing in the load balancer's
 // region; Conflict when a target group of that name exists and is not this
@@ -78,22 +90,60 @@ func Ensure(ctx context.Context, c Clients, cfg Config, in step.Input) (step.Pro
 	add(KindVersion, res.FunctionARN+":"+alias.version, alias.versionAction)
 	add(KindAlias, alias.arn, alias.aliasAction)
 
-	action, err := ensurePermission(ctx, c.Lambda, cfg.FunctionName, lb, tg.arn)
+	perm, err := ensurePermission(ctx, c.Lambda, cfg.FunctionName, lb, tg.arn)
 	if err != nil {
 		return res, err
 	}
-	add(KindPermission, alias.arn+"#"+StatementID(lb), action)
-	// A permission added now reaches Elastic Load Balancing a while later:
-	// registering the alias waits for it, within bounds.
-	propagation := time.Duration(0)
-	if action != step.Adopted {
-		propagation = cfg.PermissionWait
+	add(KindPermission, alias.arn+"#"+SharedStatementID, perm.action)
+	permission := len(res.Resources) - 1
+	if perm.legacyRemoved {
+		add(KindLegacyPermission, alias.arn+"#"+LegacyStatementID(lb), step.Deleted)
 	}
 
-	if action, err = ensureTarget(ctx, c.ELBv2, tg.arn, alias.arn, propagation, cfg.PermissionPoll); err != nil {
+	// RegisterTargets answering AccessDenied past the propagation wait (or
+	// at once when the statement was there already) may mean that a
+	// concurrent rollback removed the shared statement after this run read
+	// it (see DeleteCreatedBy): the statement is ensured once more.
+	reensure := func(ctx context.Context) error {
+		again, err := ensurePermission(ctx, c.Lambda, cfg.FunctionName, lb, tg.arn)
+		if err != nil {
+			return err
+		}
+		if again.action != step.Adopted {
+			res.Resources[permission].Action = again.action // this run added it (again)
+		}
+		perm.fresh = perm.fresh || again.fresh
+		if again.legacyRemoved && !perm.legacyRemoved {
+			perm.legacyRemoved = true
+			add(KindLegacyPermission, alias.arn+"#"+LegacyStatementID(lb), step.Deleted)
+		}
+		perm.legacy = perm.legacy && !again.legacyRemoved
+		return nil
+	}
+
+	action, err := ensureTarget(ctx, c.ELBv2, tg.arn, alias.arn, perm.fresh, cfg, reensure)
+	if err != nil {
 		return res, err
 	}
 	add(KindTarget, alias.arn, action)
+
+	// This load balancer's legacy statement goes once the shared one grants
+	// its target group. Only when the shared statement was there before
+	// this run: one added now reaches Lambda and Elastic Load Balancing a
+	// while later, and the legacy statement is what a load balancer already
+	// serving traffic is invoked by meanwhile. It is then kept (reported
+	// "adopted") and the load balancer's next run removes it.
+	if perm.legacy {
+		legacyID := alias.arn + "#" + LegacyStatementID(lb)
+		if perm.fresh {
+			add(KindLegacyPermission, legacyID, step.Adopted)
+			return res, nil
+		}
+		if err := removeStatement(ctx, c.Lambda, cfg.FunctionName, LegacyStatementID(lb)); err != nil {
+			return res, err
+		}
+		add(KindLegacyPermission, legacyID, step.Deleted)
+	}
 
 	return res, nil
 }
@@ -268,66 +318,135 @@ func ensureTargetGroup(ctx context.Context, e ELBv2, lb, execution, domain strin
 	return st, nil
 }
 
-// ensurePermission makes the alias's policy hold statement autostop-<lb>
-// granting the target group's invocations. A statement of that id granting
-// something else (another target group ARN) is replaced.
-func ensurePermission(ctx context.Context, l Lambda, function, lb, tgARN string) (string, error) {
-	sid := StatementID(lb)
-	stmt, err := findStatement(ctx, l, function, sid)
+// permissionState is what ensurePermission found or did.
+type permissionState struct {
+	// action on the shared statement: Created, Updated (a statement of that
+	// id granting something else was replaced) or Adopted (found as it
+	// should be, or added by a concurrent run meanwhile).
+	action string
+	// fresh: the statement was added a moment ago (by this run or a
+	// concurrent one): Elastic Load Balancing sees it a while later.
+	fresh bool
+	// legacy: the load balancer's legacy statement is in the policy.
+	legacy bool
+	// legacyRemoved: it was removed to make room for the shared one (the
+	// policy was full).
+	legacyRemoved bool
+}
+
+// ensurePermission makes the alias's policy hold the shared statement
+// (SharedStatementID) for the region and account of target group tgARN:
+// find-or-create, no mutating call when it is there and right. A statement
+// of that id granting something else is autostop's (the id is fixed) and
+// replaced. It also reports whether load balancer lb's legacy statement is
+// in the policy; Ensure removes it once the target is registered.
+//
+// A policy full of legacy statements (20 KB, about 50 load balancers)
+// refuses the shared statement with PolicyLengthExceededException: the
+// load balancer's own legacy statement is removed to make room (the
+// shared statement then grants its target group in its place; until it has
+// propagated, seconds, this load balancer's invocations may be refused:
+// the price of getting out of a full policy), or, when it has none, the
+// step fails with Conflict asking for an existing load balancer to be
+// provisioned again first, which frees its room.
+func ensurePermission(ctx context.Context, l Lambda, function, lb, tgARN string) (permissionState, error) {
+	pattern, account, err := SourceARNPattern(tgARN)
 	if err != nil {
-		return "", err
+		return permissionState{}, err
 	}
-	if stmt.grants(tgARN) {
-		return step.Adopted, nil
+	pol, err := readPolicy(ctx, l, function)
+	if err != nil {
+		return permissionState{}, err
+	}
+	st := permissionState{action: step.Adopted, legacy: pol.find(LegacyStatementID(lb)) != nil}
+	current := pol.find(SharedStatementID)
+	if current.isShared(pattern, account) {
+		return st, nil
 	}
 
-	action := step.Created
-	if stmt != nil {
-		// Statement ids are derived from the load balancer's name, so a
-		// stale one (an earlier target group of this name) is ours to replace.
-		_, err := l.RemovePermission(ctx, &lambda.RemovePermissionInput{
-			FunctionName: aws.String(function), Qualifier: aws.String(AliasName), StatementId: aws.String(sid),
-		})
-		if err != nil && !steperr.HasCode(err, codeLambdaNotFound) {
-			return "", fmt.Errorf("remove stale permission %s from %s:%s: %w", sid, function, AliasName, err)
+	st.action, st.fresh = step.Created, true
+	if current != nil {
+		if err := removeStatement(ctx, l, function, SharedStatementID); err != nil {
+			return permissionState{}, fmt.Errorf("replace permission %s granting something else: %w", SharedStatementID, err)
 		}
-		action = step.Updated
+		st.action = step.Updated
 	}
 
-	_, err = l.AddPermission(ctx, &lambda.AddPermissionInput{
-		FunctionName: aws.String(function),
-		Qualifier:    aws.String(AliasName),
-		StatementId:  aws.String(sid),
-		Action:       aws.String(InvokeAction),
-		Principal:    aws.String(ELBPrincipal),
-		SourceArn:    aws.String(tgARN),
-	})
-	if steperr.HasCode(err, codeLambdaConflict) {
-		// Added by a concurrent run: fine if it grants the same thing.
-		stmt, err := findStatement(ctx, l, function, sid)
+	err = addShared(ctx, l, function, pattern, account)
+	if steperr.HasCode(err, codePolicyFull) && st.legacy {
+		if err := removeStatement(ctx, l, function, LegacyStatementID(lb)); err != nil {
+			return permissionState{}, err
+		}
+		st.legacy, st.legacyRemoved = false, true
+		err = addShared(ctx, l, function, pattern, account)
+	}
+	switch {
+	case steperr.HasCode(err, codePolicyFull):
+		return permissionState{}, steperr.Conflicting("the resource policy of %s:%s is full (20 KB) and has no room for the permission %s: "+
+			"provision an existing load balancer again first (its run replaces its own statement autostop-<name> with %s), then retry: %v",
+			function, AliasName, SharedStatementID, SharedStatementID, err)
+	case steperr.HasCode(err, codeLambdaConflict):
+		// Added by a concurrent run: fine if it is the same statement.
+		stmt, err := findStatement(ctx, l, function, SharedStatementID)
 		if err != nil {
-			return "", err
+			return permissionState{}, err
 		}
-		if stmt.grants(tgARN) {
-			return step.Adopted, nil
+		if !stmt.isShared(pattern, account) {
+			return permissionState{}, steperr.Conflicting("permission %s on %s:%s exists and does not grant %s in account %s", SharedStatementID, function, AliasName, pattern, account)
 		}
-		return "", steperr.Conflicting("permission %s on %s:%s exists and does not grant target group %s", sid, function, AliasName, tgARN)
-	}
-	if err != nil {
-		return "", fmt.Errorf("add permission %s to %s:%s for %s: %w", sid, function, AliasName, tgARN, err)
+		st.action = step.Adopted // still fresh: it was added a moment ago
+	case err != nil:
+		return permissionState{}, err
 	}
 
-	return action, nil
+	return st, nil
+}
+
+// addShared adds the shared statement for pattern and account.
+func addShared(ctx context.Context, l Lambda, function, pattern, account string) error {
+	_, err := l.AddPermission(ctx, &lambda.AddPermissionInput{
+		FunctionName:  aws.String(function),
+		Qualifier:     aws.String(AliasName),
+		StatementId:   aws.String(SharedStatementID),
+		Action:        aws.String(InvokeAction),
+		Principal:     aws.String(ELBPrincipal),
+		SourceArn:     aws.String(pattern),
+		SourceAccount: aws.String(account),
+	})
+	if err != nil && !steperr.HasCode(err, codeLambdaConflict, codePolicyFull) {
+		return fmt.Errorf("add permission %s to %s:%s for %s: %w", SharedStatementID, function, AliasName, pattern, err)
+	}
+
+	return err
+}
+
+// removeStatement removes statement sid from the alias's policy; one that
+// is gone already counts as removed.
+func removeStatement(ctx context.Context, l Lambda, function, sid string) error {
+	_, err := l.RemovePermission(ctx, &lambda.RemovePermissionInput{
+		FunctionName: aws.String(function), Qualifier: aws.String(AliasName), StatementId: aws.String(sid),
+	})
+	if err != nil && !steperr.HasCode(err, codeLambdaNotFound) {
+		return fmt.Errorf("remove permission %s from %s:%s: %w", sid, function, AliasName, err)
+	}
+
+	return nil
 }
 
 // ensureTarget registers the alias as the target group's only target. A
 // Lambda target group holds one function: any other registered target (an
 // older alias or version) is deregistered first.
 //
-// propagation, when not zero, is how long to keep trying RegisterTargets
-// while it answers AccessDenied (the invoke permission was added a moment
-// ago), every poll; past it AccessDenied is the step's error.
-func ensureTarget(ctx context.Context, e ELBv2, tgARN, aliasARN string, propagation, poll time.Duration) (string, error) {
+// While RegisterTargets answers AccessDenied it is tried again every
+// cfg.PermissionPoll, for at most cfg.PermissionWait in all: from the
+// start when fresh (the invoke permission was added a moment ago and takes
+// a while to reach Elastic Load Balancing), else only after reensure.
+// reensure is called once, when RegisterTargets still answers AccessDenied
+// with no wait left (at once when not fresh): it puts the statement back if
+// a concurrent rollback removed it. Past that, AccessDenied is the step's
+// error. The wait stays within cfg.PermissionWait in all, so the step stays
+// within its timeout.
+func ensureTarget(ctx context.Context, e ELBv2, tgARN, aliasARN string, fresh bool, cfg Config, reensure func(context.Context) error) (string, error) {
 	health, err := e.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tgARN)})
 	if err != nil {
 		return "", fmt.Errorf("describe targets of %s: %w", tgARN, err)
@@ -360,16 +479,31 @@ func ensureTarget(ctx context.Context, e ELBv2, tgARN, aliasARN string, propagat
 		return action, nil
 	}
 
-	deadline := time.Now().Add(propagation)
+	waiting, reensured := fresh, false
+	deadline := time.Now().Add(cfg.PermissionWait)
 	for {
 		_, err = e.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{
 			TargetGroupArn: aws.String(tgARN),
 			Targets:        []elbtypes.TargetDescription{{Id: aws.String(aliasARN)}},
 		})
-		if !steperr.HasCode(err, "AccessDenied") || time.Now().Add(poll).After(deadline) {
+		if !steperr.HasCode(err, codeAccessDenied) {
 			break
 		}
-		if err := sleep(ctx, poll); err != nil {
+		if !waiting || time.Now().Add(cfg.PermissionPoll).After(deadline) {
+			if reensured || reensure == nil {
+				break
+			}
+			reensured = true
+			if err := reensure(ctx); err != nil {
+				return "", err
+			}
+			if !waiting {
+				// Nothing waited yet: the whole wait is left.
+				waiting, deadline = true, time.Now().Add(cfg.PermissionWait)
+			}
+			continue
+		}
+		if err := pause.For(ctx, cfg.PermissionPoll); err != nil {
 			return "", err
 		}
 	}
@@ -398,7 +532,7 @@ func waitUpdated(ctx context.Context, l Lambda, cfg Config, fn *lambda.GetFuncti
 			return nil, steperr.NotReadyYet("proxy function %s is still being updated (state %s, last update %s) after %v: publish again once the update is done",
 				cfg.FunctionName, fn.Configuration.State, fn.Configuration.LastUpdateStatus, cfg.UpdateWait)
 		}
-		if err := sleep(ctx, cfg.UpdatePoll); err != nil {
+		if err := pause.For(ctx, cfg.UpdatePoll); err != nil {
 			return nil, err
 		}
 		next, err := l.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(cfg.FunctionName)})
@@ -409,16 +543,5 @@ func waitUpdated(ctx context.Context, l Lambda, cfg Config, fn *lambda.GetFuncti
 			return next, nil
 		}
 		fn = next
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

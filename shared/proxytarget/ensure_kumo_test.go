@@ -1,6 +1,7 @@
 package proxytarget
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -92,6 +93,7 @@ func TestEnsureOnLocalBackend(t *testing.T) {
 		}
 	}
 	fnARN := "arn:aws:lambda:" + b.Region() + ":" + localaws.AccountID + ":function:" + DefaultFunctionName
+	pattern := "arn:aws:elasticloadbalancing:" + b.Region() + ":" + localaws.AccountID + ":targetgroup/*-proxy/*"
 
 	// 1. First run: everything created.
 	res, err := Ensure(ctx, clients, cfg, in("web", "exec-1"))
@@ -140,8 +142,12 @@ func TestEnsureOnLocalBackend(t *testing.T) {
 		t.Errorf("target group attributes = %v, %v; want %s=true", attrs, err, MultiValueHeadersAttr)
 	}
 
-	// Permission on the alias, conditioned on the target group.
-	checkStatement(t, lc, "autostop-web", res.TargetGroupARN, res.AliasARN)
+	// The shared permission on the alias, conditioned on autostop's proxy
+	// target groups of this account and region.
+	checkStatement(t, lc, SharedStatementID, pattern, localaws.AccountID, res.AliasARN)
+	if n := statements(t, lc); n != 1 {
+		t.Errorf("%d statements in the alias's policy, want 1", n)
+	}
 	if _, err := lc.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String(DefaultFunctionName)}); !steperr.HasCode(err, codeLambdaNotFound) {
 		t.Errorf("unqualified function policy: %v; want none (the permission is on the alias only)", err)
 	}
@@ -190,7 +196,10 @@ func TestEnsureOnLocalBackend(t *testing.T) {
 		t.Errorf("multi-value content-type = %v", ct)
 	}
 
-	// 4. Another load balancer shares the function, version and alias.
+	// 4. Another load balancer shares the function, version, alias and
+	// the one statement: kumo (patch 0027) accepts its target because the
+	// statement's ArnLike pattern and SourceAccount match its target group.
+	reset()
 	api, err := Ensure(ctx, clients, cfg, in("api", "exec-2"))
 	if err != nil {
 		t.Fatalf("Ensure api: %v", err)
@@ -198,24 +207,55 @@ func TestEnsureOnLocalBackend(t *testing.T) {
 	if api.AliasARN != res.AliasARN || api.Version != res.Version || api.TargetGroupARN == res.TargetGroupARN {
 		t.Errorf("api result %+v: want the same alias and version, its own target group", api)
 	}
+	if got := actions(api); got[KindPermission] != step.Adopted || got[KindTarget] != step.Created {
+		t.Errorf("api actions %v: want the permission found (adopted) and the target created", got)
+	}
+	_, mutating = stepCalls()
+	if wantMut := []string{"CreateTargetGroup", "ModifyTargetGroupAttributes", "RegisterTargets"}; !slices.Equal(mutating, wantMut) {
+		t.Errorf("api mutating calls = %v, want %v (no AddPermission)", mutating, wantMut)
+	}
+	for _, r := range []step.ProxyTargetResult{res, api} {
+		if got := targets(t, elb, r.TargetGroupARN); !slices.Equal(got, []string{r.AliasARN}) {
+			t.Errorf("targets of %s = %v, want [%s]", r.TargetGroupARN, got, r.AliasARN)
+		}
+	}
+	checkStatement(t, lc, SharedStatementID, pattern, localaws.AccountID, res.AliasARN)
+	if n := statements(t, lc); n != 1 {
+		t.Errorf("%d statements in the alias's policy after two load balancers, want 1", n)
+	}
 
-	// 5. A later execution of "web" adopts; its rollback deletes nothing.
+	// 5. A later execution of "web" adopts, and drops the statement an
+	// earlier version made for "web" alone; its rollback deletes nothing.
+	_, err = lc.AddPermission(ctx, &lambda.AddPermissionInput{
+		FunctionName: aws.String(DefaultFunctionName), Qualifier: aws.String(AliasName), StatementId: aws.String("autostop-web"),
+		Action: aws.String(InvokeAction), Principal: aws.String(ELBPrincipal), SourceArn: aws.String(res.TargetGroupARN),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	reset()
 	adopted, err := Ensure(ctx, clients, cfg, in("web", "exec-3"))
 	if err != nil || adopted.TargetGroupARN != res.TargetGroupARN || actions(adopted)[KindTargetGroup] != step.Adopted {
 		t.Errorf("Ensure web by exec-3: %+v, %v; want the target group adopted", adopted, err)
 	}
+	if got := actions(adopted)[KindLegacyPermission]; got != step.Deleted {
+		t.Errorf("legacy statement action %q, want %q", got, step.Deleted)
+	}
 	deleted, left, err := DeleteCreatedBy(ctx, clients, cfg, "web", "exec-3")
 	if err != nil || len(deleted) != 0 || len(left) != 0 {
 		t.Errorf("DeleteCreatedBy exec-3: deleted %v left %v err %v; want nothing", deleted, left, err)
 	}
-	if _, mutating := stepCalls(); len(mutating) != 0 {
-		t.Errorf("adopting run and its rollback made mutating calls %v", mutating)
+	if _, mutating := stepCalls(); !slices.Equal(mutating, []string{"RemovePermission"}) {
+		t.Errorf("adopting run and its rollback made mutating calls %v, want the legacy statement's RemovePermission only", mutating)
+	}
+	if stmt, err := findStatement(ctx, lc, DefaultFunctionName, "autostop-web"); err != nil || stmt != nil {
+		t.Errorf("legacy statement autostop-web after the adopting run: %+v, %v", stmt, err)
 	}
 
-	// 6. The rollback of exec-1 removes its target group and permission
-	// (the first delete answered ResourceInUse, as AWS does while a listener
-	// still forwards to it: retried), never the function, alias or version.
+	// 6. The rollback of exec-1 removes its target and target group (the
+	// first delete answered ResourceInUse, as AWS does while a listener
+	// still forwards to it: retried), never the function, alias or
+	// version, and keeps the shared statement: api's target group needs it.
 	reset()
 	b.Proxy().FailNth("elasticloadbalancing", "DeleteTargetGroup", 1, awsproxy.Fault{
 		Code: "ResourceInUse", Message: "Target group is currently in use by a listener or a rule", HTTPStatus: http.StatusBadRequest,
@@ -226,22 +266,19 @@ func TestEnsureOnLocalBackend(t *testing.T) {
 	}
 	want := []step.Resource{
 		{Kind: KindTarget, ID: res.AliasARN, Action: step.Deleted},
-		{Kind: KindPermission, ID: res.AliasARN + "#autostop-web", Action: step.Deleted},
 		{Kind: KindTargetGroup, ID: res.TargetGroupARN, Action: step.Deleted},
+		{Kind: KindPermission, ID: res.AliasARN + "#" + SharedStatementID, Action: ActionKept},
 	}
 	if !slices.Equal(deleted, want) {
 		t.Errorf("deleted = %v, want %v", deleted, want)
 	}
 	_, mutating = stepCalls()
-	if wantMut := []string{"DeregisterTargets", "RemovePermission", "DeleteTargetGroup", "DeleteTargetGroup"}; !slices.Equal(mutating, wantMut) {
+	if wantMut := []string{"DeregisterTargets", "DeleteTargetGroup", "DeleteTargetGroup"}; !slices.Equal(mutating, wantMut) {
 		t.Errorf("rollback mutating calls = %v, want %v", mutating, wantMut)
 	}
 
 	if _, err := elb.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{"web-proxy"}}); !steperr.HasCode(err, codeTGNotFound) {
 		t.Errorf("web-proxy after rollback: %v, want TargetGroupNotFound", err)
-	}
-	if stmt, err := findStatement(ctx, lc, DefaultFunctionName, "autostop-web"); err != nil || stmt != nil {
-		t.Errorf("statement autostop-web after rollback: %+v, %v", stmt, err)
 	}
 	if _, err := lc.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(DefaultFunctionName), Qualifier: aws.String("live")}); err != nil {
 		t.Errorf("alias live after rollback: %v", err)
@@ -249,8 +286,8 @@ func TestEnsureOnLocalBackend(t *testing.T) {
 	if _, err := lc.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(DefaultFunctionName), Qualifier: aws.String(res.Version)}); err != nil {
 		t.Errorf("version %s after rollback: %v", res.Version, err)
 	}
-	// The other load balancer's target group and statement are untouched.
-	checkStatement(t, lc, "autostop-api", api.TargetGroupARN, api.AliasARN)
+	// The other load balancer's target group and the statement are untouched.
+	checkStatement(t, lc, SharedStatementID, pattern, localaws.AccountID, api.AliasARN)
 	if got := targets(t, elb, api.TargetGroupARN); !slices.Equal(got, []string{api.AliasARN}) {
 		t.Errorf("api targets after web's rollback = %v", got)
 	}
@@ -259,6 +296,32 @@ func TestEnsureOnLocalBackend(t *testing.T) {
 	deleted, left, err = DeleteCreatedBy(ctx, clients, cfg, "web", "exec-1")
 	if err != nil || len(deleted) != 0 || len(left) != 0 {
 		t.Errorf("second rollback: deleted %v left %v err %v", deleted, left, err)
+	}
+
+	// 7. The rollback of api's execution, the last autostop proxy target
+	// group of the region, removes the shared statement too.
+	reset()
+	deleted, left, err = DeleteCreatedBy(ctx, clients, cfg, "api", "exec-2")
+	if err != nil || len(left) != 0 {
+		t.Fatalf("DeleteCreatedBy api exec-2: left %v err %v", left, err)
+	}
+	want = []step.Resource{
+		{Kind: KindTarget, ID: api.AliasARN, Action: step.Deleted},
+		{Kind: KindTargetGroup, ID: api.TargetGroupARN, Action: step.Deleted},
+		{Kind: KindPermission, ID: api.AliasARN + "#" + SharedStatementID, Action: step.Deleted},
+	}
+	if !slices.Equal(deleted, want) {
+		t.Errorf("deleted = %v, want %v", deleted, want)
+	}
+	_, mutating = stepCalls()
+	if wantMut := []string{"DeregisterTargets", "DeleteTargetGroup", "RemovePermission"}; !slices.Equal(mutating, wantMut) {
+		t.Errorf("last rollback mutating calls = %v, want %v", mutating, wantMut)
+	}
+	if stmt, err := findStatement(ctx, lc, DefaultFunctionName, SharedStatementID); err != nil || stmt != nil {
+		t.Errorf("shared statement after the last rollback: %+v, %v", stmt, err)
+	}
+	if _, err := lc.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(DefaultFunctionName), Qualifier: aws.String("live")}); err != nil {
+		t.Errorf("alias live after the last rollback: %v", err)
 	}
 }
 
@@ -338,10 +401,21 @@ func targets(t *testing.T, elb *elbv2.Client, tgARN string) []string {
 	return ids
 }
 
+// statements counts the statements of the alias's policy.
+func statements(t *testing.T, lc *lambda.Client) int {
+	t.Helper()
+	p, err := readPolicy(t.Context(), lc, DefaultFunctionName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(p)
+}
+
 // checkStatement checks the alias policy's statement sid as AWS writes it:
 // ELB service principal, lambda:InvokeFunction on the alias, ArnLike
-// AWS:SourceArn = the target group.
-func checkStatement(t *testing.T, lc *lambda.Client, sid, tgARN, aliasARN string) {
+// AWS:SourceArn = sourceARN (a pattern), StringEquals AWS:SourceAccount =
+// account.
+func checkStatement(t *testing.T, lc *lambda.Client, sid, sourceARN, account, aliasARN string) {
 	t.Helper()
 	out, err := lc.GetPolicy(t.Context(), &lambda.GetPolicyInput{FunctionName: aws.String(DefaultFunctionName), Qualifier: aws.String("live")})
 	if err != nil {
@@ -365,8 +439,9 @@ func checkStatement(t *testing.T, lc *lambda.Client, sid, tgARN, aliasARN string
 			continue
 		}
 		if s.Effect != "Allow" || s.Principal["Service"] != ELBPrincipal || s.Action != InvokeAction ||
-			s.Resource != aliasARN || s.Condition["ArnLike"]["AWS:SourceArn"] != tgARN {
-			t.Errorf("statement %s = %+v; want ELB allowed to invoke %s from %s", sid, s, aliasARN, tgARN)
+			s.Resource != aliasARN || s.Condition["ArnLike"]["AWS:SourceArn"] != sourceARN ||
+			s.Condition["StringEquals"]["AWS:SourceAccount"] != account {
+			t.Errorf("statement %s = %+v; want ELB allowed to invoke %s from %s in account %s", sid, s, aliasARN, sourceARN, account)
 		}
 		return
 	}
@@ -451,12 +526,134 @@ func TestEnsureWaitsForThePermissionToPropagate(t *testing.T) {
 	}
 	t.Logf("registered after %d refusals, %v", denied, time.Since(start).Round(100*time.Millisecond))
 
-	// A permission that never reaches ELB: AccessDenied once PermissionWait is over.
+	// A permission that never reaches ELB: AccessDenied once PermissionWait
+	// is over (and the statement was ensured once more, found in place).
+	// The shared statement is removed first, so that web2's run adds it.
+	direct, err := b.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = lambda.NewFromConfig(direct).RemovePermission(ctx, &lambda.RemovePermissionInput{
+		FunctionName: aws.String(DefaultFunctionName), Qualifier: aws.String(AliasName), StatementId: aws.String(SharedStatementID),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	_, err = Ensure(ctx, NewClients(cfg, b.Region()), Config{PermissionWait: time.Nanosecond}, step.Input{
 		Spec: spec.LoadBalancerSpec{Name: "web2", Region: b.Region(), Domain: "autostop.example.test"}, Execution: "exec-2",
 	})
 	var denial *steperr.AccessDenied
 	if mapped := steperr.Map(err); !errors.As(mapped, &denial) {
 		t.Errorf("with no time to propagate: %v (%T), want AccessDenied", err, mapped)
+	}
+}
+
+// removesFirst is an ELBv2 client whose first RegisterTargets call is
+// preceded by a concurrent rollback's removal of the shared statement.
+type removesFirst struct {
+	*elbv2.Client
+	lc   *lambda.Client
+	done bool
+}
+
+func (c *removesFirst) RegisterTargets(ctx context.Context, in *elbv2.RegisterTargetsInput, optFns ...func(*elbv2.Options)) (*elbv2.RegisterTargetsOutput, error) {
+	if !c.done {
+		c.done = true
+		if _, err := c.lc.RemovePermission(ctx, &lambda.RemovePermissionInput{
+			FunctionName: aws.String(DefaultFunctionName), Qualifier: aws.String(AliasName), StatementId: aws.String(SharedStatementID),
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return c.Client.RegisterTargets(ctx, in, optFns...)
+}
+
+// createsFirst is a Lambda client whose RemovePermission of the shared
+// statement is preceded by a concurrent execution creating its proxy
+// target group (for load balancer lb).
+type createsFirst struct {
+	*lambda.Client
+	elb *elbv2.Client
+	lb  string
+}
+
+func (c *createsFirst) RemovePermission(ctx context.Context, in *lambda.RemovePermissionInput, optFns ...func(*lambda.Options)) (*lambda.RemovePermissionOutput, error) {
+	if aws.ToString(in.StatementId) == SharedStatementID && c.lb != "" {
+		var tags []elbtypes.Tag
+		for k, v := range ownership.Tags(c.lb, "exec-late", nil) {
+			tags = append(tags, elbtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+		if _, err := c.elb.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{
+			Name: aws.String(TargetGroupName(c.lb)), TargetType: elbtypes.TargetTypeEnumLambda, Tags: tags,
+		}); err != nil {
+			return nil, err
+		}
+		c.lb = ""
+	}
+	return c.Client.RemovePermission(ctx, in, optFns...)
+}
+
+// TestSharedStatementRacesOnLocalBackend: with realistic timing (kumo patch
+// 0027: a Lambda target is AccessDenied for 2 s after the statement that
+// allows it was added), the two races between a load balancer's Ensure and
+// the rollback of the region's last other proxy target group.
+func TestSharedStatementRacesOnLocalBackend(t *testing.T) {
+	ctx := t.Context()
+	b := localawstest.StartWith(t, localaws.Options{RealisticTiming: true, KumoEnv: map[string]string{"KUMO_ELBV2_PERMISSION_PROPAGATION_DELAY": "2s"}})
+	if err := b.DeployFunction(ctx, localaws.FunctionConfig{Name: DefaultFunctionName, TimeoutSec: 30, MemoryMB: 128, Env: proxyEnv},
+		localawstest.BuildFunction(t, "../../functions/proxy")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := b.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elb, lc := elbv2.NewFromConfig(cfg), lambda.NewFromConfig(cfg)
+	clients := NewClients(cfg, b.Region())
+	pcfg := Config{PermissionPoll: 200 * time.Millisecond, DeleteAttempts: 2, DeleteBackoff: 10 * time.Millisecond}
+	in := func(lb, execution string) step.Input {
+		return step.Input{Spec: spec.LoadBalancerSpec{Name: lb, Region: b.Region(), Domain: "autostop.example.test"}, Execution: execution}
+	}
+	web, err := Ensure(ctx, clients, pcfg, in("web", "exec-1"))
+	if err != nil {
+		t.Fatalf("Ensure web: %v", err)
+	}
+
+	// 1. The statement is removed after api's run read it, before its
+	// RegisterTargets: AccessDenied; Ensure adds it again and waits for it.
+	racy := Clients{ELBv2: &removesFirst{Client: elb, lc: lc}, Lambda: lc}
+	api, err := Ensure(ctx, racy, pcfg, in("api", "exec-2"))
+	if err != nil {
+		t.Fatalf("Ensure api with the statement removed meanwhile: %v", err)
+	}
+	if got := actions(api); got[KindPermission] != step.Created || got[KindTarget] != step.Created {
+		t.Errorf("api actions %v: want the permission created (put back) and the target created", got)
+	}
+	if got := targets(t, elb, api.TargetGroupARN); !slices.Equal(got, []string{api.AliasARN}) {
+		t.Errorf("api targets = %v", got)
+	}
+
+	// 2. The rollback of api (web is gone meanwhile, so api's is the last
+	// proxy target group) removes the statement; a concurrent execution
+	// created its target group just before: the statement is put back, and
+	// that execution's RegisterTargets is accepted once it has propagated.
+	if deleted, left, err := DeleteCreatedBy(ctx, clients, pcfg, "web", "exec-1"); err != nil || len(left) != 0 || len(deleted) != 3 {
+		t.Fatalf("DeleteCreatedBy web: deleted %v left %v err %v", deleted, left, err)
+	}
+	racy = Clients{ELBv2: elb, Lambda: &createsFirst{Client: lc, elb: elb, lb: "late"}}
+	deleted, left, err := DeleteCreatedBy(ctx, racy, pcfg, "api", "exec-2")
+	if err != nil || len(left) != 0 {
+		t.Fatalf("DeleteCreatedBy api: left %v err %v", left, err)
+	}
+	if last := deleted[len(deleted)-1]; last.Kind != KindPermission || last.Action != ActionKept {
+		t.Errorf("deleted %v: want the shared statement kept (put back)", deleted)
+	}
+	checkStatement(t, lc, SharedStatementID, "arn:aws:elasticloadbalancing:"+b.Region()+":"+localaws.AccountID+":targetgroup/*-proxy/*", localaws.AccountID, web.AliasARN)
+	late, err := Ensure(ctx, clients, pcfg, in("late", "exec-late"))
+	if err != nil {
+		t.Fatalf("Ensure late: %v", err)
+	}
+	if got := targets(t, elb, late.TargetGroupARN); !slices.Equal(got, []string{late.AliasARN}) {
+		t.Errorf("late targets = %v", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
@@ -44,6 +45,35 @@ func allActions(version, alias, tg, perm, target string) map[string]string {
 	return map[string]string{KindVersion: version, KindAlias: alias, KindTargetGroup: tg, KindPermission: perm, KindTarget: target}
 }
 
+// withLegacy adds the legacy statement's action to m.
+func withLegacy(m map[string]string, action string) map[string]string {
+	m[KindLegacyPermission] = action
+	return m
+}
+
+// inPlace sets up what an earlier execution of lb left: version 1 behind
+// the alias, the target group with multi-value headers and the alias
+// registered (the permission is up to the caller).
+func inPlace(f *fake, lb string) *fakeTG {
+	f.versions["1"] = fakeSha
+	f.aliases["live"] = "1"
+	tg := ours(f, lb, "exec-0")
+	tg.attrs[MultiValueHeadersAttr] = "true"
+	tg.targets = []string{aliasARN}
+	return tg
+}
+
+// checkShared fails unless the policy holds the shared statement as
+// Ensure writes it, and no legacy statement of testLB.
+func checkShared(t *testing.T, f *fake) {
+	t.Helper()
+	s := f.statement(SharedStatementID)
+	if s == nil || s.Condition["ArnLike"]["AWS:SourceArn"] != fakePattern || s.Condition["StringEquals"]["AWS:SourceAccount"] != fakeAccount ||
+		len(s.Condition) != 2 || s.Principal["Service"] != ELBPrincipal || s.Action != InvokeAction {
+		t.Errorf("statement %s = %+v, want SourceArn %s and SourceAccount %s", SharedStatementID, s, fakePattern, fakeAccount)
+	}
+}
+
 // ours creates the proxy target group as an earlier execution of lb would
 // have (with the domain tag).
 func ours(f *fake, lb, execution string) *fakeTG {
@@ -65,7 +95,10 @@ func TestEnsure(t *testing.T) {
 		wantMut     []string
 		wantActions map[string]string
 		wantVersion string
-		check       func(t *testing.T, f *fake, res step.ProxyTargetResult)
+		// wantRerunMut: the mutating calls of a second run (none unless
+		// this run left something for the next one); a third makes none.
+		wantRerunMut []string
+		check        func(t *testing.T, f *fake, res step.ProxyTargetResult)
 	}{
 		{
 			name:        "fresh: publish, alias, target group, permission, target",
@@ -86,8 +119,9 @@ func TestEnsure(t *testing.T) {
 				if !slices.Equal(tg.targets, []string{aliasARN}) {
 					t.Errorf("targets = %v", tg.targets)
 				}
-				if s := f.statement("autostop-web"); s == nil || s.Condition["ArnLike"]["AWS:SourceArn"] != tg.arn {
-					t.Errorf("statement autostop-web = %+v", s)
+				checkShared(t, f)
+				if len(f.policies[AliasName]) != 1 {
+					t.Errorf("policy = %+v, want the shared statement only", f.policies[AliasName])
 				}
 				if f.aliases["live"] != "1" {
 					t.Errorf("alias live -> %q", f.aliases["live"])
@@ -133,7 +167,7 @@ func TestEnsure(t *testing.T) {
 				tg := ours(f, testLB, "exec-0")
 				tg.attrs[MultiValueHeadersAttr] = "true"
 				tg.targets = []string{aliasARN}
-				f.grant("autostop-web", tg.arn)
+				f.grantShared()
 			},
 			wantActions: allActions(step.Adopted, step.Adopted, step.Adopted, step.Adopted, step.Adopted),
 			wantVersion: "1",
@@ -147,7 +181,7 @@ func TestEnsure(t *testing.T) {
 				delete(tg.tags, ownership.DomainKey)
 				tg.attrs[MultiValueHeadersAttr] = "true"
 				tg.targets = []string{aliasARN}
-				f.grant("autostop-web", tg.arn)
+				f.grantShared()
 			},
 			wantMut:     []string{"AddTags"},
 			wantActions: allActions(step.Adopted, step.Adopted, step.Updated, step.Adopted, step.Adopted),
@@ -167,34 +201,129 @@ func TestEnsure(t *testing.T) {
 				tg.tags[ownership.DomainKey] = "old.example.test"
 				tg.attrs[MultiValueHeadersAttr] = "true"
 				tg.targets = []string{aliasARN}
-				f.grant("autostop-web", tg.arn)
+				f.grantShared()
 			},
 			wantMut:     []string{"AddTags"},
 			wantActions: allActions(step.Adopted, step.Adopted, step.Created, step.Adopted, step.Adopted),
 			wantVersion: "1",
 		},
 		{
-			name: "permission already present: not added again",
+			name: "shared statement already present (another load balancer's run made it): found, not added again",
 			setup: func(f *fake) {
 				f.versions["1"] = fakeSha
 				f.aliases["live"] = "1"
-				tg := ours(f, testLB, testExec)
-				f.grant("autostop-web", tg.arn)
+				ours(f, testLB, testExec)
+				ours(f, "api", "exec-0")
+				f.grantShared()
 			},
 			wantMut:     []string{"ModifyTargetGroupAttributes", "RegisterTargets"},
 			wantActions: allActions(step.Adopted, step.Adopted, step.Created, step.Adopted, step.Created),
 			wantVersion: "1",
 		},
 		{
-			name: "stale permission for an older target group: replaced",
+			name: "wrong shared statement (any target group, no SourceAccount): fixed",
 			setup: func(f *fake) {
 				f.versions["1"] = fakeSha
 				f.aliases["live"] = "1"
-				f.grant("autostop-web", "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web-proxy/gone")
+				f.grant(SharedStatementID, "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/*", "")
 			},
 			wantMut:     []string{"CreateTargetGroup", "ModifyTargetGroupAttributes", "RemovePermission", "AddPermission", "RegisterTargets"},
 			wantActions: allActions(step.Adopted, step.Adopted, step.Created, step.Updated, step.Created),
 			wantVersion: "1",
+			check:       func(t *testing.T, f *fake, _ step.ProxyTargetResult) { checkShared(t, f) },
+		},
+		{
+			name: "shared statement of another region: fixed",
+			setup: func(f *fake) {
+				inPlace(f, testLB)
+				f.grant(SharedStatementID, "arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/*-proxy/*", fakeAccount)
+			},
+			wantMut:     []string{"RemovePermission", "AddPermission"},
+			wantActions: allActions(step.Adopted, step.Adopted, step.Adopted, step.Updated, step.Adopted),
+			wantVersion: "1",
+			check:       func(t *testing.T, f *fake, _ step.ProxyTargetResult) { checkShared(t, f) },
+		},
+		{
+			name: "shared statement found, legacy statement of this load balancer: legacy removed",
+			setup: func(f *fake) {
+				tg := inPlace(f, testLB)
+				f.grant("autostop-web", tg.arn, "")
+				f.grant("autostop-api", "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/api-proxy/1", "")
+				f.grantShared()
+			},
+			wantMut:     []string{"RemovePermission"},
+			wantActions: withLegacy(allActions(step.Adopted, step.Adopted, step.Adopted, step.Adopted, step.Adopted), step.Deleted),
+			wantVersion: "1",
+			check: func(t *testing.T, f *fake, res step.ProxyTargetResult) {
+				if f.statement("autostop-web") != nil {
+					t.Errorf("legacy statement autostop-web still there")
+				}
+				if f.statement("autostop-api") == nil {
+					t.Errorf("another load balancer's legacy statement was removed")
+				}
+				if r := res.Resources[len(res.Resources)-1]; r.Kind != KindLegacyPermission || r.ID != aliasARN+"#autostop-web" {
+					t.Errorf("last resource %+v, want the legacy statement", r)
+				}
+			},
+		},
+		{
+			name: "legacy statement only: shared one added, legacy kept until the next run",
+			setup: func(f *fake) {
+				tg := inPlace(f, testLB)
+				f.grant("autostop-web", tg.arn, "")
+			},
+			wantMut:      []string{"AddPermission"},
+			wantActions:  withLegacy(allActions(step.Adopted, step.Adopted, step.Adopted, step.Created, step.Adopted), step.Adopted),
+			wantVersion:  "1",
+			wantRerunMut: []string{"RemovePermission"},
+			check: func(t *testing.T, f *fake, _ step.ProxyTargetResult) {
+				checkShared(t, f)
+				if f.statement("autostop-web") == nil {
+					t.Errorf("legacy statement removed in the run that added the shared one")
+				}
+			},
+		},
+		{
+			name: "policy full: this load balancer's legacy statement makes room",
+			setup: func(f *fake) {
+				tg := inPlace(f, testLB)
+				f.grant("autostop-web", tg.arn, "")
+				f.errs["AddPermission"] = []error{&lambdatypes.PolicyLengthExceededException{Message: aws.String("The final policy size (20539) is bigger than the limit (20480).")}}
+			},
+			wantMut:     []string{"AddPermission", "RemovePermission", "AddPermission"},
+			wantActions: withLegacy(allActions(step.Adopted, step.Adopted, step.Adopted, step.Created, step.Adopted), step.Deleted),
+			wantVersion: "1",
+			check: func(t *testing.T, f *fake, _ step.ProxyTargetResult) {
+				checkShared(t, f)
+				if f.statement("autostop-web") != nil {
+					t.Errorf("legacy statement still there")
+				}
+			},
+		},
+		{
+			name: "shared statement added by a concurrent run meanwhile: adopted",
+			setup: func(f *fake) {
+				f.versions["1"] = fakeSha
+				f.aliases["live"] = "1"
+				f.before["AddPermission"] = func(f *fake) { f.grantShared() }
+			},
+			wantMut:     []string{"CreateTargetGroup", "ModifyTargetGroupAttributes", "AddPermission", "RegisterTargets"},
+			wantActions: allActions(step.Adopted, step.Adopted, step.Created, step.Adopted, step.Created),
+			wantVersion: "1",
+			check:       func(t *testing.T, f *fake, _ step.ProxyTargetResult) { checkShared(t, f) },
+		},
+		{
+			name: "shared statement removed by a concurrent rollback after it was read: ensured again, registered",
+			setup: func(f *fake) {
+				tg := inPlace(f, testLB)
+				tg.targets = nil
+				f.grantShared()
+				f.before["RegisterTargets"] = func(f *fake) { f.revoke(SharedStatementID) }
+			},
+			wantMut:     []string{"RegisterTargets", "AddPermission", "RegisterTargets"},
+			wantActions: allActions(step.Adopted, step.Adopted, step.Adopted, step.Created, step.Created),
+			wantVersion: "1",
+			check:       func(t *testing.T, f *fake, _ step.ProxyTargetResult) { checkShared(t, f) },
 		},
 		{
 			name: "adopted target group with another function registered: replaced by the alias",
@@ -204,7 +333,7 @@ func TestEnsure(t *testing.T) {
 				tg := ours(f, testLB, "exec-0")
 				tg.attrs[MultiValueHeadersAttr] = "true"
 				tg.targets = []string{fakeFnARN + ":7"}
-				f.grant("autostop-web", tg.arn)
+				f.grantShared()
 			},
 			wantMut:     []string{"DeregisterTargets", "RegisterTargets"},
 			wantActions: allActions(step.Adopted, step.Adopted, step.Adopted, step.Adopted, step.Updated),
@@ -217,7 +346,7 @@ func TestEnsure(t *testing.T) {
 				f.aliases["live"] = "1"
 				tg := ours(f, testLB, "exec-0")
 				tg.targets = []string{aliasARN}
-				f.grant("autostop-web", tg.arn)
+				f.grantShared()
 			},
 			wantMut:     []string{"ModifyTargetGroupAttributes"},
 			wantActions: allActions(step.Adopted, step.Adopted, step.Updated, step.Adopted, step.Adopted),
@@ -230,8 +359,9 @@ func TestEnsure(t *testing.T) {
 				if tg := f.tgByName("a-very-long-load-balancer-proxy"); tg == nil || tg.arn != res.TargetGroupARN {
 					t.Errorf("target group a-very-long-load-balancer-proxy not created (result %s)", res.TargetGroupARN)
 				}
-				if f.statement("autostop-a-very-long-load-balancer-name-x") == nil {
-					t.Errorf("statement autostop-a-very-long-load-balancer-name-x missing")
+				checkShared(t, f)
+				if len(f.policies[AliasName]) != 1 {
+					t.Errorf("policy = %+v, want the shared statement only", f.policies[AliasName])
 				}
 			},
 			wantMut:     fresh,
@@ -311,17 +441,86 @@ func TestEnsure(t *testing.T) {
 				tt.check(t, f, res)
 			}
 
-			// A re-run of the same execution changes nothing.
-			f.calls = nil
-			again, err := Ensure(t.Context(), f.clients(), Config{}, input(lb, testExec))
-			if err != nil {
-				t.Fatalf("re-run: %v", err)
+			// A re-run of the same execution changes nothing (but what this
+			// run left for the next one); a third one nothing at all.
+			for run, want := range [][]string{tt.wantRerunMut, nil} {
+				f.calls = nil
+				again, err := Ensure(t.Context(), f.clients(), Config{}, input(lb, testExec))
+				if err != nil {
+					t.Fatalf("re-run %d: %v", run+1, err)
+				}
+				if m := f.mutating(); !slices.Equal(m, want) {
+					t.Errorf("re-run %d made mutating calls %v, want %v", run+1, m, want)
+				}
+				if again.TargetGroupARN != res.TargetGroupARN || again.Version != res.Version || again.AliasARN != res.AliasARN {
+					t.Errorf("re-run %d result %+v differs from %+v", run+1, again, res)
+				}
 			}
-			if m := f.mutating(); len(m) != 0 {
-				t.Errorf("re-run made mutating calls %v", m)
+		})
+	}
+}
+
+// TestEnsurePolicyFull: a policy with no room for the shared statement,
+// and no legacy statement of this load balancer to make room with, is a
+// Conflict that says what to do.
+func TestEnsurePolicyFull(t *testing.T) {
+	f := newFake()
+	f.versions["1"] = fakeSha
+	f.aliases["live"] = "1"
+	f.grant("autostop-api", "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/api-proxy/1", "")
+	f.errs["AddPermission"] = []error{&lambdatypes.PolicyLengthExceededException{Message: aws.String("policy too large")}}
+
+	_, err := Ensure(t.Context(), f.clients(), Config{}, input(testLB, testExec))
+	var conflict *steperr.Conflict
+	if !errors.As(err, &conflict) || !strings.Contains(err.Error(), "provision an existing load balancer again") {
+		t.Fatalf("err = %v (%T), want Conflict explaining what to do", err, err)
+	}
+	if slices.Contains(f.mutating(), "RemovePermission") || f.statement("autostop-api") == nil {
+		t.Errorf("another load balancer's statement was touched: %v", f.mutating())
+	}
+}
+
+// TestEnsureAccessDeniedOutlastingTheWait: RegisterTargets answering
+// AccessDenied with the statement in place (not a propagation delay, not a
+// removed statement) fails the step once the statement was ensured again
+// (GetPolicy read twice, nothing added) and the wait is over.
+func TestEnsureAccessDeniedOutlastingTheWait(t *testing.T) {
+	for _, fresh := range []bool{false, true} {
+		name := map[bool]string{false: "statement found", true: "statement added"}[fresh]
+		t.Run(name, func(t *testing.T) {
+			f := newFake()
+			tg := inPlace(f, testLB)
+			tg.targets = nil
+			if !fresh {
+				f.grantShared()
 			}
-			if again.TargetGroupARN != res.TargetGroupARN || again.Version != res.Version || again.AliasARN != res.AliasARN {
-				t.Errorf("re-run result %+v differs from %+v", again, res)
+			for range 100 {
+				f.errs["RegisterTargets"] = append(f.errs["RegisterTargets"], accessDenied("denied"))
+			}
+			cfg := Config{PermissionWait: 60 * time.Millisecond, PermissionPoll: 10 * time.Millisecond}
+
+			start := time.Now()
+			_, err := Ensure(t.Context(), f.clients(), cfg, input(testLB, testExec))
+			if !steperr.HasCode(err, "AccessDenied") {
+				t.Fatalf("err = %v, want AccessDenied", err)
+			}
+			if took := time.Since(start); took > time.Second {
+				t.Errorf("took %v: the wait is bounded by PermissionWait", took)
+			}
+			count := func(op string) (n int) {
+				for _, c := range f.calls {
+					if c == op {
+						n++
+					}
+				}
+				return n
+			}
+			if count("GetPolicy") != 2 || count("RegisterTargets") < 3 {
+				t.Errorf("GetPolicy %d times, RegisterTargets %d times: want the statement read again once and RegisterTargets tried while waiting",
+					count("GetPolicy"), count("RegisterTargets"))
+			}
+			if want := map[bool]int{false: 0, true: 1}[fresh]; count("AddPermission") != want {
+				t.Errorf("AddPermission %d times, want %d", count("AddPermission"), want)
 			}
 		})
 	}

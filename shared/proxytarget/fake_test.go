@@ -13,15 +13,20 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/autostop/autostop/shared/ownership"
 )
 
 const (
-	fakeRegion = "us-east-1"
-	fakeFnName = "autostop-proxy"
-	fakeFnARN  = "arn:aws:lambda:us-east-1:000000000000:function:autostop-proxy"
-	fakeSha    = "c2hhLW9mLWxhdGVzdA=="
+	fakeRegion  = "us-east-1"
+	fakeAccount = "000000000000"
+	fakeFnName  = "autostop-proxy"
+	fakeFnARN   = "arn:aws:lambda:us-east-1:000000000000:function:autostop-proxy"
+	fakeSha     = "c2hhLW9mLWxhdGVzdA=="
+	// fakePattern is the shared statement's SourceArn in the fake's
+	// account and region.
+	fakePattern = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/*-proxy/*"
 )
 
 // fake is an in-memory ELBv2 + Lambda with AWS's semantics for the calls
@@ -41,6 +46,9 @@ type fake struct {
 	calls []string
 	// errs fails the next calls of an operation, in order.
 	errs map[string][]error
+	// before runs once, before the next call of an operation (what a
+	// concurrent execution does meanwhile).
+	before map[string]func(f *fake)
 }
 
 type fakeTG struct {
@@ -64,7 +72,7 @@ func newFake() *fake {
 	return &fake{
 		fnExists: true, codeSha: fakeSha,
 		versions: map[string]string{}, aliases: map[string]string{}, policies: map[string][]fakeStatement{},
-		tgs: map[string]*fakeTG{}, errs: map[string][]error{},
+		tgs: map[string]*fakeTG{}, errs: map[string][]error{}, before: map[string]func(f *fake){},
 	}
 }
 
@@ -72,6 +80,10 @@ func (f *fake) clients() Clients { return Clients{ELBv2: f, Lambda: f} }
 
 // call records op and returns the error queued for it, if any.
 func (f *fake) call(op string) error {
+	if hook := f.before[op]; hook != nil {
+		delete(f.before, op)
+		hook(f)
+	}
 	f.calls = append(f.calls, op)
 	if q := f.errs[op]; len(q) > 0 {
 		f.errs[op] = q[1:]
@@ -115,13 +127,84 @@ func (f *fake) tgByName(name string) *fakeTG {
 	return nil
 }
 
-// grant adds a permission statement to the alias policy.
-func (f *fake) grant(sid, sourceARN string) {
+// grant adds a permission statement to the alias policy, as AddPermission
+// writes it: ArnLike AWS:SourceArn, StringEquals AWS:SourceAccount when
+// sourceAccount is set. grant(LegacyStatementID(lb), tgARN, "") is what
+// earlier versions added per load balancer.
+func (f *fake) grant(sid, sourceARN, sourceAccount string) {
+	cond := map[string]map[string]string{"ArnLike": {"AWS:SourceArn": sourceARN}}
+	if sourceAccount != "" {
+		cond["StringEquals"] = map[string]string{"AWS:SourceAccount": sourceAccount}
+	}
 	f.policies[AliasName] = append(f.policies[AliasName], fakeStatement{
 		Sid: sid, Effect: "Allow", Principal: map[string]string{"Service": ELBPrincipal}, Action: InvokeAction,
-		Resource:  fakeFnARN + ":" + AliasName,
-		Condition: map[string]map[string]string{"ArnLike": {"AWS:SourceArn": sourceARN}},
+		Resource: fakeFnARN + ":" + AliasName, Condition: cond,
 	})
+}
+
+// grantShared adds the shared statement as Ensure writes it.
+func (f *fake) grantShared() { f.grant(SharedStatementID, fakePattern, fakeAccount) }
+
+// revoke removes statement sid, if any.
+func (f *fake) revoke(sid string) {
+	f.policies[AliasName] = slices.DeleteFunc(f.policies[AliasName], func(s fakeStatement) bool { return s.Sid == sid })
+}
+
+// allows evaluates s for an invocation by Elastic Load Balancing from
+// target group tgARN, as Lambda does: every condition must hold (ArnLike
+// and StringLike with * and ?, ArnEquals and StringEquals; other keys fail).
+func (s fakeStatement) allows(tgARN string) bool {
+	if s.Effect != "Allow" || s.Principal["Service"] != ELBPrincipal || s.Action != InvokeAction {
+		return false
+	}
+	for op, kv := range s.Condition {
+		for k, want := range kv {
+			var got string
+			switch strings.ToLower(k) {
+			case "aws:sourcearn":
+				got = tgARN
+			case "aws:sourceaccount":
+				got = strings.Split(tgARN, ":")[4]
+			default:
+				return false
+			}
+			switch op {
+			case "ArnLike", "StringLike":
+				if !globMatch(want, got) {
+					return false
+				}
+			case "ArnEquals", "StringEquals":
+				if want != got {
+					return false
+				}
+			default:
+				return false
+			}
+		}
+	}
+
+	return true
+}
+
+// globMatch matches s against an IAM pattern: * any run of characters
+// (slashes included), ? any one.
+func globMatch(pattern, s string) bool {
+	if pattern == "" {
+		return s == ""
+	}
+	switch pattern[0] {
+	case '*':
+		for i := 0; i <= len(s); i++ {
+			if globMatch(pattern[1:], s[i:]) {
+				return true
+			}
+		}
+		return false
+	case '?':
+		return s != "" && globMatch(pattern[1:], s[1:])
+	default:
+		return s != "" && s[0] == pattern[0] && globMatch(pattern[1:], s[1:])
+	}
 }
 
 func (f *fake) statement(sid string) *fakeStatement {
@@ -284,7 +367,7 @@ func (f *fake) AddPermission(_ context.Context, in *lambda.AddPermissionInput, _
 	if aws.ToString(in.Principal) != ELBPrincipal || aws.ToString(in.Action) != InvokeAction {
 		return nil, fmt.Errorf("fake: AddPermission principal %q action %q", aws.ToString(in.Principal), aws.ToString(in.Action))
 	}
-	f.grant(aws.ToString(in.StatementId), aws.ToString(in.SourceArn))
+	f.grant(aws.ToString(in.StatementId), aws.ToString(in.SourceArn), aws.ToString(in.SourceAccount))
 
 	return &lambda.AddPermissionOutput{}, nil
 }
@@ -309,6 +392,10 @@ func (f *fake) RemovePermission(_ context.Context, in *lambda.RemovePermissionIn
 
 // --- ELBv2 ---
 
+func accessDenied(msg string) error {
+	return &smithy.GenericAPIError{Code: "AccessDenied", Message: msg}
+}
+
 func tgNotFound() error {
 	return &elbtypes.TargetGroupNotFoundException{Message: aws.String("One or more target groups not found")}
 }
@@ -318,6 +405,17 @@ func (f *fake) DescribeTargetGroups(_ context.Context, in *elbv2.DescribeTargetG
 		return nil, err
 	}
 	out := &elbv2.DescribeTargetGroupsOutput{}
+	if len(in.Names) == 0 && len(in.TargetGroupArns) == 0 {
+		arns := make([]string, 0, len(f.tgs))
+		for arn := range f.tgs {
+			arns = append(arns, arn)
+		}
+		slices.Sort(arns)
+		for _, arn := range arns {
+			out.TargetGroups = append(out.TargetGroups, f.tgs[arn].describe())
+		}
+		return out, nil
+	}
 	for _, name := range in.Names {
 		tg := f.tgByName(name)
 		if tg == nil {
@@ -455,8 +553,9 @@ func (f *fake) DescribeTargetHealth(_ context.Context, in *elbv2.DescribeTargetH
 }
 
 // RegisterTargets checks what AWS checks for a Lambda target: the
-// function's policy must let ELB invoke it from this target group, and the
-// target group holds one function.
+// function's policy must let ELB invoke it from this target group
+// (AccessDenied otherwise; no propagation delay here), and the target group
+// holds one function.
 func (f *fake) RegisterTargets(_ context.Context, in *elbv2.RegisterTargetsInput, _ ...func(*elbv2.Options)) (*elbv2.RegisterTargetsOutput, error) {
 	if err := f.call("RegisterTargets"); err != nil {
 		return nil, err
@@ -467,14 +566,8 @@ func (f *fake) RegisterTargets(_ context.Context, in *elbv2.RegisterTargetsInput
 	}
 	for _, t := range in.Targets {
 		id := aws.ToString(t.Id)
-		allowed := false
-		for _, s := range f.policies[AliasName] {
-			if s.Condition["ArnLike"]["AWS:SourceArn"] == tg.arn {
-				allowed = true
-			}
-		}
-		if !allowed {
-			return nil, &elbtypes.InvalidTargetException{Message: aws.String("ELB cannot invoke " + id + ": no permission")}
+		if !slices.ContainsFunc(f.policies[AliasName], func(s fakeStatement) bool { return s.allows(tg.arn) }) {
+			return nil, accessDenied("elasticloadbalancing principal does not have permission to invoke " + id + " from target group " + tg.arn)
 		}
 		if len(tg.targets) > 0 && !slices.Contains(tg.targets, id) {
 			return nil, &elbtypes.TooManyTargetsException{Message: aws.String("a Lambda target group holds one function")}

@@ -24,9 +24,12 @@ type statement struct {
 	Condition map[string]map[string]json.RawMessage `json:"Condition"`
 }
 
-// findStatement returns the statement sid of the alias's policy, or nil
-// when the alias has no policy or the policy lacks it.
-func findStatement(ctx context.Context, l Lambda, function, sid string) (*statement, error) {
+// policy is the alias's resource policy: its statements, none when the
+// alias has no policy.
+type policy []statement
+
+// readPolicy reads the alias's resource policy.
+func readPolicy(ctx context.Context, l Lambda, function string) (policy, error) {
 	out, err := l.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String(function), Qualifier: aws.String(AliasName)})
 	if steperr.HasCode(err, codeLambdaNotFound) {
 		return nil, nil // no policy at all
@@ -50,49 +53,80 @@ func findStatement(ctx context.Context, l Lambda, function, sid string) (*statem
 		}
 		stmts = []statement{one}
 	}
-	for i := range stmts {
-		if stmts[i].Sid == sid {
-			return &stmts[i], nil
+
+	return stmts, nil
+}
+
+// find returns statement sid, nil when the policy lacks it.
+func (p policy) find(sid string) *statement {
+	for i := range p {
+		if p[i].Sid == sid {
+			return &p[i]
 		}
 	}
 
-	return nil, nil
+	return nil
 }
 
-// grants reports whether s lets the load balancer's target group
-// tgARN invoke the function.
-func (s *statement) grants(tgARN string) bool {
+// findStatement returns the statement sid of the alias's policy, or nil
+// when the alias has no policy or the policy lacks it.
+func findStatement(ctx context.Context, l Lambda, function, sid string) (*statement, error) {
+	p, err := readPolicy(ctx, l, function)
+	if err != nil {
+		return nil, err
+	}
+
+	return p.find(sid), nil
+}
+
+// isShared reports whether s is the shared statement as AddPermission
+// writes it for pattern and account: Allow, Elastic Load Balancing's
+// service principal, lambda:InvokeFunction, and exactly two conditions,
+// AWS:SourceArn like pattern and AWS:SourceAccount equal to account. A
+// statement that grants more (no SourceAccount, a wider pattern) or
+// something else is not: Ensure replaces it.
+func (s *statement) isShared(pattern, account string) bool {
 	if s == nil || s.Effect != "Allow" {
 		return false
 	}
 	var principal map[string]json.RawMessage
-	if err := json.Unmarshal(s.Principal, &principal); err != nil || !contains(principal["Service"], ELBPrincipal) {
+	if err := json.Unmarshal(s.Principal, &principal); err != nil || len(principal) != 1 || !contains(principal["Service"], ELBPrincipal) {
 		return false
 	}
-	if !contains(s.Action, InvokeAction) {
+	if a := stringsOf(s.Action); len(a) != 1 || a[0] != InvokeAction {
 		return false
+	}
+	want := map[string]string{"ArnLike aws:sourcearn": pattern, "StringEquals aws:sourceaccount": account}
+	got := map[string]string{}
+	for op, kv := range s.Condition {
+		for k, v := range kv {
+			vals := stringsOf(v)
+			if len(vals) != 1 {
+				return false
+			}
+			got[op+" "+strings.ToLower(k)] = vals[0]
+		}
+	}
+	if len(got) != len(want) {
+		return false
+	}
+	for k, v := range want {
+		if got[k] != v {
+			return false
+		}
 	}
 
-	return s.sourceARN() == tgARN
+	return true
 }
 
-// sourceARN returns the statement's AWS:SourceArn condition value, "" when
-// it has none (or several).
-func (s *statement) sourceARN() string {
-	for op, kv := range s.Condition {
-		if op != "ArnLike" && op != "ArnEquals" && op != "StringEquals" && op != "StringLike" {
-			continue
-		}
-		for k, v := range kv {
-			if strings.EqualFold(k, "aws:SourceArn") {
-				if vals := stringsOf(v); len(vals) == 1 {
-					return vals[0]
-				}
-			}
-		}
+// resourceOr returns the ARN the statement is on (its Resource: the
+// alias's), def when it names none or several.
+func (s *statement) resourceOr(def string) string {
+	if r := stringsOf(s.Resource); len(r) == 1 && r[0] != "" {
+		return r[0]
 	}
 
-	return ""
+	return def
 }
 
 // stringsOf reads a JSON string or list of strings.

@@ -11,13 +11,23 @@
 //   - a Lambda target group "<lb>-proxy" carrying the ownership tags and
 //     autostop:domain = the load balancer's domain (ownership.DomainKey), with
 //     lambda.multi_value_headers.enabled = true;
-//   - a statement "autostop-<lb>" in the alias's resource policy letting
-//     elasticloadbalancing.amazonaws.com invoke it, with SourceArn = that
-//     target group (AWS requires it before RegisterTargets);
+//   - ONE statement SharedStatementID in the alias's resource policy,
+//     shared by every load balancer of the region, letting
+//     elasticloadbalancing.amazonaws.com invoke it from any autostop proxy
+//     target group of this account and region (SourceArn
+//     arn:<partition>:elasticloadbalancing:<region>:<account>:targetgroup/*-proxy/*,
+//     SourceAccount <account>; AWS requires a permission before
+//     RegisterTargets). A statement per load balancer, as earlier versions
+//     made ("autostop-<lb>", LegacyStatementID), filled the 20 KB a Lambda
+//     resource policy may hold at about 50 load balancers: Ensure and
+//     DeleteCreatedBy remove the load balancer's own legacy statement (see
+//     ensurePermission and DeleteCreatedBy for when);
 //   - the alias ARN registered as the target group's target.
 //
 // Ensure is find-or-create: a re-run makes no mutating call. DeleteCreatedBy
-// undoes what one execution created, for the rollback.
+// undoes what one execution created, for the rollback; it removes the
+// shared statement only when no autostop proxy target group is left in the
+// region.
 //
 // The proxy target group is where the load balancer's domain is recorded:
 // AttachRule finds an autostop load balancer by its listeners' default
@@ -31,6 +41,7 @@ package proxytarget
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -39,6 +50,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/autostop/autostop/shared/ownership"
 )
 
 // Fixed names.
@@ -84,8 +97,10 @@ type Config struct {
 	UpdatePoll time.Duration
 	// PermissionWait bounds how long RegisterTargets is tried again while
 	// it answers AccessDenied right after this run added the invoke
-	// permission (it takes a while to reach Elastic Load Balancing).
-	// Default 30 s; PermissionPoll between tries, default 2 s.
+	// permission (it takes a while to reach Elastic Load Balancing), or
+	// after it put back a statement a concurrent rollback removed: at most
+	// PermissionWait in all per run (see ensureTarget), under the step's
+	// 60 s timeout. Default 30 s; PermissionPoll between tries, default 2 s.
 	PermissionWait time.Duration
 	PermissionPoll time.Duration
 }
@@ -191,9 +206,46 @@ func TargetGroupName(lb string) string {
 	return base + targetGroupSuffix
 }
 
-// StatementID is the id of load balancer lb's statement in the alias's
-// resource policy.
-func StatementID(lb string) string { return "autostop-" + lb }
+// SharedStatementID is the id of the one statement of the alias's resource
+// policy that lets Elastic Load Balancing invoke the alias from every
+// autostop proxy target group of the region. It has an underscore, which
+// load balancer names cannot hold, so no LegacyStatementID(lb) is ever
+// equal to it (a load balancer may be called "proxy-target-groups").
+const SharedStatementID = "autostop_proxy_target_groups"
+
+// LegacyStatementID is the id of load balancer lb's own statement, which
+// earlier versions added for each load balancer (SourceArn = its target
+// group). Ensure and DeleteCreatedBy remove it; nothing adds it any more.
+func LegacyStatementID(lb string) string { return "autostop-" + lb }
+
+// SourceARNPattern returns the AWS:SourceArn pattern of the shared
+// statement for the region and account of target group tgARN
+// ("arn:<partition>:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>"):
+// every target group whose name has TargetGroupName's suffix, in that
+// account and region. Lambda's AddPermission writes SourceArn into an
+// ArnLike condition, where * matches any characters. Rule target groups
+// (shared/ruletarget) end in 8 hex digits and never match; a target group
+// of someone else's named "<x>-proxy" in the account does, which lets it
+// invoke the proxy only if its owner registers autostop's alias in it.
+func SourceARNPattern(tgARN string) (pattern, account string, err error) {
+	parts := strings.SplitN(tgARN, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] != "elasticloadbalancing" ||
+		parts[3] == "" || parts[4] == "" || !strings.HasPrefix(parts[5], "targetgroup/") {
+		return "", "", fmt.Errorf("%q is not a target group ARN", tgARN)
+	}
+	partition, region, account := parts[1], parts[3], parts[4]
+
+	return "arn:" + partition + ":elasticloadbalancing:" + region + ":" + account + ":targetgroup/*" + targetGroupSuffix + "/*", account, nil
+}
+
+// isProxyTargetGroup reports whether a target group called name with these
+// tags is an autostop proxy target group: autostop's tags, and the name
+// TargetGroupName gives its load balancer.
+func isProxyTargetGroup(name string, tags map[string]string) bool {
+	lb := tags[ownership.LoadBalancerKey]
+
+	return tags[ownership.ManagedByKey] == ownership.ManagedByValue && lb != "" && TargetGroupName(lb) == name
+}
 
 // AWS error codes this package routes on.
 const (
@@ -202,4 +254,12 @@ const (
 	codeTGNotFound      = "TargetGroupNotFound"
 	codeDuplicateTGName = "DuplicateTargetGroupName"
 	codeResourceInUse   = "ResourceInUse"
+	codeAccessDenied    = "AccessDenied"
+	// codePolicyFull: the resource policy would exceed 20 KB.
+	codePolicyFull = "PolicyLengthExceededException"
 )
+
+// ActionKept is the action DeleteCreatedBy reports for the shared
+// statement when it leaves it in place because other autostop proxy target
+// groups still need it (it is not in left: nothing failed).
+const ActionKept = "kept"
