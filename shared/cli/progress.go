@@ -46,6 +46,9 @@ type progress struct {
 	// lastOutput is the output of the last state that exited: on a failed
 	// execution it holds the rollback's result.
 	lastOutput string
+	// toldValidation is set once the validation records the user must add
+	// (another DNS provider) were printed.
+	toldValidation bool
 }
 
 type failure struct {
@@ -177,6 +180,38 @@ func (p *progress) stateExited(e types.HistoryEvent) {
 		took = "  " + duration(e.Timestamp.Sub(start))
 	}
 	p.line("%s%s %s%s", indent, markExited, name, took)
+	p.tellValidation(p.lastOutput)
+}
+
+// tellValidation prints, as soon as a step reports them, the validation
+// records of a certificate autostop requested when the user's DNS is not
+// Route 53: the workflow waits for them, and cannot succeed without them,
+// so they must not wait for the end of the run.
+func (p *progress) tellValidation(output string) {
+	if p.toldValidation || !strings.Contains(output, `"validationRecords"`) {
+		return
+	}
+	var doc struct {
+		Spec struct {
+			DNS struct {
+				Provider string `json:"provider"`
+			} `json:"dns"`
+		} `json:"spec"`
+		Results struct {
+			Certificate *step.CertificateResult `json:"certificate"`
+		} `json:"results"`
+	}
+	if json.Unmarshal([]byte(output), &doc) != nil || doc.Spec.DNS.Provider == "route53" {
+		return
+	}
+	c := doc.Results.Certificate
+	if c == nil || len(c.ValidationRecords) == 0 || c.Status != "PENDING_VALIDATION" {
+		return
+	}
+	p.toldValidation = true
+	p.line("%s! Add this record at your DNS provider now: ACM issues the certificate once it sees it,", indent)
+	p.line("%s  and the workflow waits for that (checking with growing intervals, up to about 24 hours):", indent)
+	recordTableAt(p.w, indent+indent+indent, c.ValidationRecords)
 }
 
 func (p *progress) line(format string, a ...any) {

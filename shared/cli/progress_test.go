@@ -175,6 +175,50 @@ func TestProgressRendersHistory(t *testing.T) {
 	}
 }
 
+// TestProgressTellsValidationRecordsEarly: with another DNS provider, the
+// validation CNAME is printed as soon as EnsureCertificate reports it (once,
+// however many times the wait loop turns); with Route 53 autostop writes it
+// itself and nothing is printed.
+func TestProgressTellsValidationRecordsEarly(t *testing.T) {
+	pending := func(provider string) string {
+		return `{"spec":{"dns":{"provider":"` + provider + `"}},"results":{"certificate":{"arn":"arn:c","status":"PENDING_VALIDATION",
+ "validationRecords":[{"name":"_x1.autostop.example.test.","type":"CNAME","value":"_y1.acm-validations.aws."}],"attempts":1,"nextWaitSeconds":30}}}`
+	}
+	issued := `{"spec":{"dns":{"provider":"other"}},"results":{"certificate":{"arn":"arn:c","status":"ISSUED",
+ "validationRecords":[{"name":"_x1.autostop.example.test.","type":"CNAME","value":"_y1.acm-validations.aws."}]}}}`
+	run := func(provider string) string {
+		h := newHistory().
+			enter("Task", "EnsureCertificate", `{}`).attempt(0, "", "").exit("Task", "EnsureCertificate", 0, pending(provider)).
+			enter("Wait", "WaitForCertificate", `{"results":{"certificate":{"nextWaitSeconds":30}}}`).exit("Wait", "WaitForCertificate", 30*time.Second, `{}`).
+			enter("Task", "EnsureCertificate", `{}`).attempt(0, "", "").exit("Task", "EnsureCertificate", 0, pending(provider)).
+			enter("Task", "EnsureCertificate", `{}`).attempt(0, "", "").exit("Task", "EnsureCertificate", 0, issued)
+		var out bytes.Buffer
+		p := newProgress(&out, waitStates(definition))
+		for _, e := range h.events {
+			p.event(e)
+		}
+
+		return out.String()
+	}
+
+	assertLines(t, run("other"), []string{
+		"  → EnsureCertificate",
+		"  ✓ EnsureCertificate  0.0s",
+		"  ! Add this record at your DNS provider now: ACM issues the certificate once it sees it,",
+		"    and the workflow waits for that (checking with growing intervals, up to about 24 hours):",
+		"      _x1.autostop.example.test.  CNAME  _y1.acm-validations.aws.",
+		"  → WaitForCertificate  (wait 30s)",
+		"  ✓ WaitForCertificate  30.0s",
+		"  → EnsureCertificate",
+		"  ✓ EnsureCertificate  0.0s",
+		"  → EnsureCertificate",
+		"  ✓ EnsureCertificate  0.0s",
+	})
+	if got := run("route53"); strings.Contains(got, "DNS provider") {
+		t.Errorf("Route 53: the user was asked to add a record:\n%s", got)
+	}
+}
+
 // A failure that is the last event seen for a while is shown without
 // waiting for the retry; the retry then gets its own line.
 func TestProgressShowsHeldFailureWhenIdle(t *testing.T) {

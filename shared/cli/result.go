@@ -103,10 +103,13 @@ func records(w io.Writer, out Output) {
 	}
 }
 
-func recordTable(w io.Writer, records []step.Record) {
+func recordTable(w io.Writer, records []step.Record) { recordTableAt(w, indent, records) }
+
+// recordTableAt writes one aligned line per record, each after prefix.
+func recordTableAt(w io.Writer, prefix string, records []step.Record) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, rec := range records {
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\n", indent, rec.Name, rec.Type, rec.Value)
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\n", prefix, rec.Name, rec.Type, rec.Value)
 	}
 	_ = tw.Flush()
 }
@@ -152,6 +155,15 @@ var titles = map[string]string{
 	step.Deleted: "Deleted",
 }
 
+// resourceActionTable is resourceTable with each row's action.
+func resourceActionTable(w io.Writer, rows []step.Resource) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, res := range rows {
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\n", indent, res.Kind, res.ID, res.Action)
+	}
+	_ = tw.Flush()
+}
+
 func resourceTable(w io.Writer, rows []step.Resource) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, res := range rows {
@@ -171,8 +183,22 @@ func printFailure(w io.Writer, f Failure) {
 		fmt.Fprintf(w, "%sCause: %s\n", indent, causeMessage(f.Cause))
 	}
 	if rb := f.Rollback; rb != nil {
-		fmt.Fprintf(w, "\nRollback: deleted %d resource(s), %d left.\n", len(rb.Deleted), len(rb.Left))
-		resourceTable(w, rb.Deleted)
+		// Deleted also lists what the rollback put back (a modified
+		// listener: updated) or kept on purpose (a shared permission).
+		var deleted, other []step.Resource
+		for _, r := range rb.Deleted {
+			if r.Action == step.Deleted {
+				deleted = append(deleted, r)
+			} else {
+				other = append(other, r)
+			}
+		}
+		fmt.Fprintf(w, "\nRollback: deleted %d resource(s), %d left.\n", len(deleted), len(rb.Left))
+		resourceTable(w, deleted)
+		if len(other) > 0 {
+			fmt.Fprintf(w, "Put back or kept:\n")
+			resourceActionTable(w, other)
+		}
 		if len(rb.Left) > 0 {
 			fmt.Fprintf(w, "Left (created by this execution, not deleted; remove them by hand):\n")
 			resourceTable(w, rb.Left)

@@ -368,6 +368,14 @@ func TestRollbackOf(t *testing.T) {
 	var buf bytes.Buffer
 	printFailure(&buf, Failure{Status: "FAILED", Error: "Internal", Rollback: rb, RollbackError: rbErr})
 	assertInOrder(t, "failure", buf.String(), []string{"Rollback: deleted 0 resource(s), 1 left.", "Left (created by this execution", "listener  arn:l", "Rollback incomplete: Internal: x"})
+
+	// What the rollback put back or kept is not counted as deleted.
+	rb, _ = rollbackOf(`{"rollback":{"deleted":[{"kind":"load-balancer","id":"arn:lb","action":"deleted"},
+ {"kind":"listener","id":"arn:http","action":"updated"},{"kind":"permission","id":"arn:alias#autostop_proxy_target_groups","action":"kept"}],"left":[]}}`)
+	buf.Reset()
+	printFailure(&buf, Failure{Status: "FAILED", Error: "Internal", Rollback: rb})
+	assertInOrder(t, "failure with kept", buf.String(), []string{"Rollback: deleted 1 resource(s), 0 left.", "load-balancer  arn:lb",
+		"Put back or kept:", "listener    arn:http", "updated", "permission  arn:alias#autostop_proxy_target_groups", "kept"})
 }
 
 // Other DNS: the certificate's validation records and the wildcard CNAME
