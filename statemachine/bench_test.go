@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/acm"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/autostop/autostop/shared/app"
@@ -220,4 +223,74 @@ func BenchmarkSleep(b *testing.B) {
 	b.ReportMetric(float64(calls)/n, "aws-calls/sleep")
 	b.ReportMetric(float64(mutating)/n, "mutating-calls/sleep")
 	b.ReportMetric(float64(lastToStopped.Milliseconds())/n, "ms-last-request-to-stopped")
+}
+
+// BenchmarkProvisionRealisticTiming provisions the Route 53 + issued
+// certificate sample on a backend with realistic timing (the ALB
+// provisions, ACM issues after its CNAME exists, the Route 53 change syncs,
+// ELB sees the new certificate and the invoke permission a while later) and
+// reports the state transitions per provisioning and, for each wait loop,
+// the delay from the resource becoming ready to the workflow moving on
+// (the goal: at most one wait interval; locally 1 s, 1–2 s for the
+// certificate). Ready, by kumo's rules: the ALB's CreatedTime plus its
+// provisioning delay (KUMO_ELBV2_PROVISIONING_DELAY, 3 s), the
+// certificate's IssuedAt, the Route 53 change's SubmittedAt plus its INSYNC
+// delay (KUMO_ROUTE53_INSYNC_DELAY, 2 s).
+func BenchmarkProvisionRealisticTiming(b *testing.B) {
+	var transitions, calls int
+	var lbLag, certLag, dnsLag, wall time.Duration
+
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		w := newWorldWith(b, localaws.Options{RealisticTiming: true})
+		s := w.sample(b, "route53-issued-certificate")
+		b.StartTimer()
+
+		start := time.Now()
+		d := w.provision(b, s, "bench-realistic-"+strconv.Itoa(i))
+		wall += time.Since(start)
+
+		b.StopTimer()
+		requireSucceeded(b, d)
+		out := decodeOutput(b, d.Output)
+		first := w.entered(b, aws.ToString(d.ExecutionArn))
+		transitions += first.total
+		for _, c := range w.backend.Proxy().Calls() {
+			if strings.HasPrefix(c.Caller, app.NamePrefix) && !isWatcherCall(c) {
+				calls++
+			}
+		}
+
+		lbs, err := elbv2.NewFromConfig(w.cfg).DescribeLoadBalancers(context.Background(), &elbv2.DescribeLoadBalancersInput{Names: []string{s.Name}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		lbReady := aws.ToTime(lbs.LoadBalancers[0].CreatedTime).Add(3 * time.Second)
+		cert, err := acm.NewFromConfig(w.cfg).DescribeCertificate(context.Background(), &acm.DescribeCertificateInput{CertificateArn: aws.String(out.Results.Certificate.ARN)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		change, err := route53.NewFromConfig(w.cfg).GetChange(context.Background(), &route53.GetChangeInput{Id: aws.String(out.Results.DNS.ChangeID)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		dnsReady := aws.ToTime(change.ChangeInfo.SubmittedAt).Add(2 * time.Second)
+		if cert.Certificate.IssuedAt == nil {
+			b.Fatal("the certificate has no IssuedAt")
+		}
+		lbLag += first.at["EnsureProxyTarget"].Sub(lbReady)
+		certLag += first.at["EnsureListeners"].Sub(aws.ToTime(cert.Certificate.IssuedAt))
+		dnsLag += first.at["Provisioned"].Sub(dnsReady)
+		b.Logf("run %d: %d transitions, wait loops %s", i, first.total, loopTurns(first.count))
+		_ = w.backend.Stop()
+		b.StartTimer()
+	}
+
+	n := float64(b.N)
+	b.ReportMetric(float64(transitions)/n, "transitions")
+	b.ReportMetric(float64(calls)/n, "aws-calls")
+	b.ReportMetric(float64(wall.Milliseconds())/n, "ms/execution")
+	b.ReportMetric(float64(lbLag.Milliseconds())/n, "ms-alb-active-to-next-step")
+	b.ReportMetric(float64(certLag.Milliseconds())/n, "ms-cert-issued-to-next-step")
+	b.ReportMetric(float64(dnsLag.Milliseconds())/n, "ms-dns-insync-to-done")
 }

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
@@ -28,16 +31,25 @@ import (
 	"github.com/autostop/autostop/shared/localenv"
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/spec"
+	"github.com/autostop/autostop/shared/step"
 )
 
 // world is a fresh local backend with the app deployed and the customer
 // environment seeded: what `make up` gives a user.
 type world struct {
-	backend *localaws.Backend
+	backend *localaws.Backend // nil in an account (see newE2EWorld)
 	env     *localenv.Environment
 	cfg     aws.Config
 	states  *sfn.Client
 	machine string // ProvisionLoadBalancer's ARN
+
+	// Set by newE2EWorld: the run id every provisioned resource is tagged
+	// with, whether this is a real account, and the executions to clean up.
+	runID       string
+	account     bool
+	mu          sync.Mutex
+	provisioned []step.Input
+	userRecords []r53types.ResourceRecordSet // written by the test as the user
 }
 
 func newWorld(t testing.TB) *world {
@@ -49,6 +61,7 @@ func newWorld(t testing.TB) *world {
 // one).
 func newWorldWith(t testing.TB, opts localaws.Options) *world {
 	t.Helper()
+	localOnly(t)
 	ctx := context.Background()
 	// As make up runs it: the app's schedules (the idle watcher) fire at
 	// app.LocalScheduleScale.
@@ -98,6 +111,10 @@ func (w *world) provision(t testing.TB, s spec.LoadBalancerSpec, execution strin
 	if err != nil {
 		t.Fatal(err)
 	}
+	if w.runID != "" {
+		execution = w.runID + "-" + execution
+		w.recordProvisioned(s, execution)
+	}
 	started, err := w.states.StartExecution(ctx, &sfn.StartExecutionInput{
 		StateMachineArn: aws.String(w.machine), Name: aws.String(execution), Input: aws.String(string(input)),
 	})
@@ -105,7 +122,11 @@ func (w *world) provision(t testing.TB, s spec.LoadBalancerSpec, execution strin
 		t.Fatalf("start execution %s: %v", execution, err)
 	}
 
-	deadline := time.Now().Add(4 * time.Minute)
+	bound := 4 * time.Minute
+	if w.account {
+		bound = time.Hour // ACM's DNS validation alone can take 30 minutes
+	}
+	deadline := time.Now().Add(bound)
 	for {
 		d, err := w.states.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: started.ExecutionArn})
 		if err != nil {
@@ -115,10 +136,20 @@ func (w *world) provision(t testing.TB, s spec.LoadBalancerSpec, execution strin
 			return d
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("execution %s still running after 4 minutes", execution)
+			t.Fatalf("execution %s still running after %v", execution, bound)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(w.pollInterval())
 	}
+}
+
+// pollInterval spaces DescribeExecution calls: a real account's API
+// quotas ask for fewer of them.
+func (w *world) pollInterval() time.Duration {
+	if w.account {
+		return 5 * time.Second
+	}
+
+	return 50 * time.Millisecond
 }
 
 func requireSucceeded(t testing.TB, d *sfn.DescribeExecutionOutput) {
@@ -247,4 +278,52 @@ func joinCalls(calls []awsproxy.Call) string {
 	}
 
 	return strings.Join(s, ", ")
+}
+
+// loopTurns describes the Wait states entered: "WaitForDNS×2 …".
+func loopTurns(entered map[string]int) string {
+	var parts []string
+	for name, c := range entered {
+		if strings.HasPrefix(name, "Wait") || name == "RollbackWait" {
+			parts = append(parts, fmt.Sprintf("%s×%d", name, c))
+		}
+	}
+	sort.Strings(parts)
+	if len(parts) == 0 {
+		return "none"
+	}
+
+	return strings.Join(parts, " ")
+}
+
+// entered is, from an execution's history (all pages), when each state was
+// first entered, how often each was, and the state transitions in all
+// (what Step Functions bills).
+type entered struct {
+	at    map[string]time.Time
+	count map[string]int
+	total int
+}
+
+func (w *world) entered(b testing.TB, arn string) entered {
+	e := entered{at: map[string]time.Time{}, count: map[string]int{}}
+	p := sfn.NewGetExecutionHistoryPaginator(w.states, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, ev := range page.Events {
+			if d := ev.StateEnteredEventDetails; d != nil {
+				name := aws.ToString(d.Name)
+				if _, ok := e.at[name]; !ok {
+					e.at[name] = aws.ToTime(ev.Timestamp)
+				}
+				e.count[name]++
+				e.total++
+			}
+		}
+	}
+
+	return e
 }

@@ -13,11 +13,13 @@ import (
 	acmtypes "github.com/aws/aws-sdk-go-v2/service/acm/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/autostop/autostop/shared/awsproxy"
+	"github.com/autostop/autostop/shared/localaws"
 	"github.com/autostop/autostop/shared/step"
 )
 
@@ -41,7 +43,10 @@ func decodeOutput(t testing.TB, raw *string) output {
 }
 
 // TestSamplesProvision runs every sample request through the real ASL and
-// the real function binaries, and checks what exists afterwards.
+// the real function binaries on a backend with realistic timing (new ALBs
+// provision, certificates issue, Route 53 changes sync, permissions and
+// certificates propagate a while later), and checks what exists afterwards
+// and that each wait loop the request needs turned more than once.
 func TestSamplesProvision(t *testing.T) {
 	tests := []struct {
 		sample string
@@ -51,21 +56,28 @@ func TestSamplesProvision(t *testing.T) {
 		adopt    bool
 		https    bool
 		route53  bool
+		// waits are the Wait states the execution must have entered.
+		waits []string
 	}{
-		{sample: "route53-existing-certificate", https: true, route53: true},
-		{sample: "route53-issued-certificate", https: true, route53: true},
-		{sample: "other-dns-http-only"},
-		{sample: "other-dns-issued-certificate", https: true, playUser: true},
-		{sample: "adopt-existing-alb", adopt: true, https: true, route53: true},
+		{sample: "route53-existing-certificate", https: true, route53: true, waits: []string{"WaitForLoadBalancer", "WaitForDNS"}},
+		{sample: "route53-issued-certificate", https: true, route53: true, waits: []string{"WaitForLoadBalancer", "WaitForCertificate", "WaitForDNS"}},
+		{sample: "other-dns-http-only", waits: []string{"WaitForLoadBalancer"}},
+		{sample: "other-dns-issued-certificate", https: true, playUser: true, waits: []string{"WaitForLoadBalancer", "WaitForCertificate"}},
+		{sample: "adopt-existing-alb", adopt: true, https: true, route53: true, waits: []string{"WaitForLoadBalancer", "WaitForDNS"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.sample, func(t *testing.T) {
-			w := newWorld(t)
+			if !inAccount(t) {
+				t.Parallel() // mostly waiting: each world is its own backend
+			}
+			w := newE2EWorld(t, localaws.Options{RealisticTiming: true})
 			ctx := context.Background()
-			s := w.sample(t, tt.sample)
+			s := w.forRun(w.sample(t, tt.sample))
+			w.needsCertificate(t, s)
 			if tt.adopt {
 				lb, err := elbv2.NewFromConfig(w.cfg).CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{
 					Name: aws.String(s.Name), Subnets: w.env.SubnetIDs, SecurityGroups: []string{w.env.WebSGID},
+					Tags: []elbv2types.Tag{{Key: aws.String(runTagKey), Value: aws.String(w.runID)}},
 				})
 				if err != nil {
 					t.Fatal(err)
@@ -73,16 +85,23 @@ func TestSamplesProvision(t *testing.T) {
 				s.ARN = aws.ToString(lb.LoadBalancers[0].LoadBalancerArn)
 			}
 			if tt.playUser {
-				stop := w.addValidationRecordsLikeAUser(t)
+				stop := w.addValidationRecordsLikeAUser(t, s.Domain)
 				defer stop()
 			}
 
 			d := w.provision(t, s, "e2e-"+tt.sample)
 			requireSucceeded(t, d)
 			out := decodeOutput(t, d.Output)
+			h := w.entered(t, aws.ToString(d.ExecutionArn))
+			t.Logf("%s: %d transitions; wait loops: %s", tt.sample, h.total, loopTurns(h.count))
+			for _, wait := range tt.waits {
+				if h.count[wait] < 1 {
+					t.Errorf("%s never waited: the backend had it ready at once (states entered: %v)", wait, h.count)
+				}
+			}
 
-			if out.Wildcard != "*."+w.env.Domain {
-				t.Errorf("wildcard = %q, want *.%s", out.Wildcard, w.env.Domain)
+			if out.Wildcard != "*."+s.Domain {
+				t.Errorf("wildcard = %q, want *.%s", out.Wildcard, s.Domain)
 			}
 			lbs, err := elbv2.NewFromConfig(w.cfg).DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{s.Name}})
 			if err != nil {
@@ -139,9 +158,10 @@ func (w *world) requireAliasRecord(t *testing.T, out output) {
 }
 
 // addValidationRecordsLikeAUser watches for autostop's pending certificate
-// and writes its validation CNAME into the zone, as a user with another DNS
-// provider would after reading the workflow's output.
-func (w *world) addValidationRecordsLikeAUser(t *testing.T) (stop func()) {
+// for domain and writes its validation CNAME into the zone, as a user with
+// another DNS provider would after reading the workflow's output; the
+// clean-up deletes the records it wrote.
+func (w *world) addValidationRecordsLikeAUser(t *testing.T, domain string) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		a := acm.NewFromConfig(w.cfg)
@@ -153,6 +173,9 @@ func (w *world) addValidationRecordsLikeAUser(t *testing.T) (stop func()) {
 				continue
 			}
 			for _, c := range list.CertificateSummaryList {
+				if name := aws.ToString(c.DomainName); name != "*."+domain && name != domain {
+					continue // not this world's: never touch another certificate's records
+				}
 				d, err := a.DescribeCertificate(ctx, &acm.DescribeCertificateInput{CertificateArn: c.CertificateArn})
 				if err != nil {
 					continue
@@ -161,13 +184,16 @@ func (w *world) addValidationRecordsLikeAUser(t *testing.T) (stop func()) {
 					if o.ResourceRecord == nil {
 						continue
 					}
-					_, _ = r.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
+					record := r53types.ResourceRecordSet{
+						Name: o.ResourceRecord.Name, Type: r53types.RRTypeCname, TTL: aws.Int64(300),
+						ResourceRecords: []r53types.ResourceRecord{{Value: o.ResourceRecord.Value}},
+					}
+					if _, err := r.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
 						HostedZoneId: aws.String(w.env.HostedZoneID),
-						ChangeBatch: &r53types.ChangeBatch{Changes: []r53types.Change{{Action: r53types.ChangeActionUpsert, ResourceRecordSet: &r53types.ResourceRecordSet{
-							Name: o.ResourceRecord.Name, Type: r53types.RRTypeCname, TTL: aws.Int64(300),
-							ResourceRecords: []r53types.ResourceRecord{{Value: o.ResourceRecord.Value}},
-						}}}},
-					})
+						ChangeBatch:  &r53types.ChangeBatch{Changes: []r53types.Change{{Action: r53types.ChangeActionUpsert, ResourceRecordSet: &record}}},
+					}); err == nil {
+						w.recordWritten(record)
+					}
 				}
 			}
 		}
@@ -202,15 +228,18 @@ func TestSameRequestTwiceMakesNoMutatingCalls(t *testing.T) {
 // step makes, a throttling error on its first call (the execution must
 // still succeed) and a permanent error on every call of it by that step (the
 // execution must fail with that error and leave nothing that carries its
-// tag).
+// tag), every world with realistic timing, so the rollback meets what AWS
+// holds for a while (a deleted ALB's security group, a released
+// certificate) and waits for it.
 func TestFaultsOnEveryMutatingCall(t *testing.T) {
 	const sample = "route53-issued-certificate"
+	realistic := localaws.Options{RealisticTiming: true}
 
 	// The operations come from a clean run, so a new step is covered
 	// without editing this test. An operation two steps make (Route 53
 	// changes: the certificate's validation record, then the DNS records)
 	// is faulted once per step, at that step's first call of it.
-	w := newWorld(t)
+	w := newWorldWith(t, realistic)
 	requireSucceeded(t, w.provision(t, w.sample(t, sample), "discover"))
 	type target struct {
 		call awsproxy.Call
@@ -235,13 +264,15 @@ func TestFaultsOnEveryMutatingCall(t *testing.T) {
 		op := tg.call
 		name := strings.TrimPrefix(op.Caller, "autostop-") + "/" + opName(op)
 		t.Run(name+"/throttled", func(t *testing.T) {
-			w := newWorld(t)
+			t.Parallel() // mostly waiting: each world is its own backend
+			w := newWorldWith(t, realistic)
 			w.backend.Proxy().FailNthBy(op.Caller, op.Service, op.Operation, tg.nth, awsproxy.Throttled)
 			requireSucceeded(t, w.provision(t, w.sample(t, sample), "throttled"))
 			requireFaultInjected(t, w, op)
 		})
 		t.Run(name+"/denied", func(t *testing.T) {
-			w := newWorld(t)
+			t.Parallel()
+			w := newWorldWith(t, realistic)
 			s := w.sample(t, sample)
 			// Permanent: every call of the operation by this step is denied
 			// (the rollback's own calls are not).
@@ -253,6 +284,7 @@ func TestFaultsOnEveryMutatingCall(t *testing.T) {
 				t.Fatalf("execution: %s %s (%s), want FAILED with AccessDenied", d.Status, aws.ToString(d.Error), aws.ToString(d.Cause))
 			}
 			requireFaultInjected(t, w, op)
+			t.Logf("rollback: %s", loopTurns(w.entered(t, aws.ToString(d.ExecutionArn)).count))
 			if left := w.createdBy(t, s.Name, "denied"); len(left) > 0 {
 				t.Errorf("after rollback, resources of the failed execution remain: %v", left)
 			}
