@@ -279,6 +279,9 @@ func resultOf(lb elbv2types.LoadBalancer) step.LoadBalancerResult {
 	}
 	if lb.State != nil {
 		res.State = string(lb.State.Code)
+		if lb.State.Code == elbv2types.LoadBalancerStateEnumActiveImpaired {
+			res.State, res.Impaired = string(elbv2types.LoadBalancerStateEnumActive), true
+		}
 	}
 
 	return res

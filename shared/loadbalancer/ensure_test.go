@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/spec"
@@ -403,5 +404,28 @@ func TestEnsureRerun(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestResultOfState: active_impaired serves, so the wait loop moves on
+// ("active"), and the result says it was impaired.
+func TestResultOfState(t *testing.T) {
+	tests := []struct {
+		code         elbv2types.LoadBalancerStateEnum
+		wantState    string
+		wantImpaired bool
+	}{
+		{elbv2types.LoadBalancerStateEnumProvisioning, "provisioning", false},
+		{elbv2types.LoadBalancerStateEnumActive, "active", false},
+		{elbv2types.LoadBalancerStateEnumActiveImpaired, "active", true},
+		{elbv2types.LoadBalancerStateEnumFailed, "failed", false},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.code), func(t *testing.T) {
+			res := resultOf(elbv2types.LoadBalancer{State: &elbv2types.LoadBalancerState{Code: tt.code}})
+			if res.State != tt.wantState || res.Impaired != tt.wantImpaired {
+				t.Errorf("state %q impaired %v, want %q %v", res.State, res.Impaired, tt.wantState, tt.wantImpaired)
+			}
+		})
 	}
 }

@@ -102,6 +102,10 @@ type LoadBalancerResult struct {
 	DNSName               string     `json:"dnsName"`
 	CanonicalHostedZoneID string     `json:"canonicalHostedZoneId"`
 	State                 string     `json:"state"` // provisioning | active | failed
+	// Impaired: AWS reports active_impaired (serving, but some zones are
+	// impaired); State is then "active", as the ALB serves and the
+	// workflow goes on, and this flag keeps the audit trail honest.
+	Impaired bool `json:"impaired,omitempty"`
 	SecurityGroupIDs      []string   `json:"securityGroupIds"`
 	Adopted               bool       `json:"adopted"` // never deleted by autostop
 	Resources             []Resource `json:"resources"`
