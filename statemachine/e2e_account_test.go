@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -56,16 +57,21 @@ const (
 	runTagKey = "autostop-e2e-run"
 )
 
-// accountSettings are the opt-in settings, read once.
-var accountSettings = sync.OnceValues(func() (map[string]string, error) {
+// accountSettings are the opt-in settings, read once from the environment.
+var accountSettings = sync.OnceValues(func() (map[string]string, error) { return readAccountSettings(os.Getenv) })
+
+// readAccountSettings returns nil settings for a local run, the settings
+// for an account run, or an error: settings without the opt-in, or the
+// opt-in without a required setting.
+func readAccountSettings(getenv func(string) string) (map[string]string, error) {
 	keys := []string{accountMachine, accountVPC, accountSubnets, accountSG, accountZone, accountDomain, accountCertificate}
 	set := map[string]string{}
 	for _, k := range keys {
-		if v := strings.TrimSpace(os.Getenv(k)); v != "" {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
 			set[k] = v
 		}
 	}
-	if os.Getenv(accountOptIn) != "1" {
+	if getenv(accountOptIn) != "1" {
 		if len(set) > 0 {
 			return nil, fmt.Errorf("%s is set but %s is not \"1\": refusing to run against a real account without the explicit opt-in", strings.Join(mapKeys(set), ", "), accountOptIn)
 		}
@@ -82,15 +88,60 @@ var accountSettings = sync.OnceValues(func() (map[string]string, error) {
 	}
 
 	return set, nil
-})
+}
 
 func mapKeys(m map[string]string) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)
 	}
+	sort.Strings(out)
 
 	return out
+}
+
+// TestAccountSettings: no account run without the explicit opt-in, and
+// none with it but without every required setting.
+func TestAccountSettings(t *testing.T) {
+	full := map[string]string{
+		accountOptIn: "1", accountMachine: "arn:aws:states:eu-west-1:123456789012:stateMachine:autostop-provision-load-balancer",
+		accountVPC: "vpc-1", accountSubnets: "subnet-a,subnet-b", accountSG: "sg-1", accountZone: "Z1", accountDomain: "e2e.example.com",
+	}
+	without := func(key string) map[string]string {
+		m := map[string]string{}
+		for k, v := range full {
+			if k != key {
+				m[k] = v
+			}
+		}
+		return m
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		account bool
+		wantErr string
+	}{
+		{name: "nothing set: local", env: nil},
+		{name: "settings without the opt-in: refused", env: without(accountOptIn), wantErr: "refusing to run against a real account"},
+		{name: "opt-in 'true' is not the opt-in", env: func() map[string]string { m := without(accountOptIn); m[accountOptIn] = "true"; return m }(), wantErr: "refusing"},
+		{name: "opt-in without the state machine", env: without(accountMachine), wantErr: accountMachine},
+		{name: "opt-in without the zone", env: without(accountZone), wantErr: accountZone},
+		{name: "everything: account", env: full, account: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set, err := readAccountSettings(func(k string) string { return tt.env[k] })
+			switch {
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("err = %v, want one naming %q", err, tt.wantErr)
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("err = %v", err)
+			case (set != nil) != tt.account:
+				t.Errorf("account run = %v, want %v", set != nil, tt.account)
+			}
+		})
+	}
 }
 
 // inAccount reports whether the tests run against a real account; a bad
