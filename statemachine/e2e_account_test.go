@@ -223,7 +223,7 @@ func (w *world) forRun(s spec.LoadBalancerSpec) spec.LoadBalancerSpec {
 	s.Tags[runTagKey] = w.runID
 	if w.account {
 		s.Name = strings.TrimRight(truncate(w.runID+"-"+s.Name, 32), "-")
-		if s.Certificate == nil || s.Certificate.ARN == "" {
+		if !attachesCertificate(s) {
 			s.Domain = w.runID + "." + w.env.Domain
 		}
 	}
@@ -231,11 +231,17 @@ func (w *world) forRun(s spec.LoadBalancerSpec) spec.LoadBalancerSpec {
 	return s
 }
 
+// attachesCertificate: the sample attaches an existing certificate (its
+// ARN is the environment's, so it may be empty here).
+func attachesCertificate(s spec.LoadBalancerSpec) bool {
+	return s.Certificate != nil && !s.Certificate.Issue
+}
+
 // needsCertificate skips, in an account without AUTOSTOP_E2E_CERTIFICATE_ARN,
 // a sample that attaches an existing certificate.
 func (w *world) needsCertificate(t testing.TB, s spec.LoadBalancerSpec) {
 	t.Helper()
-	if w.account && s.Certificate != nil && s.Certificate.ARN != "" && w.env.CertificateARN == "" {
+	if w.account && attachesCertificate(s) && w.env.CertificateARN == "" {
 		t.Skipf("sample attaches an existing certificate: set %s to a certificate for *.%s", accountCertificate, w.env.Domain)
 	}
 }
