@@ -26,7 +26,7 @@ func main() {
 
 			return res, err
 		}
-		l.Info("certificate ensured", "arn", res.ARN, "status", res.Status, "issued", res.Issued,
+		l.Info("certificate ensured", "arn", res.ARN, "status", res.Status, "requestedByAutostop", res.RequestedByAutostop,
 			"validationRecords", res.ValidationRecords, "attempts", res.Attempts, "resources", res.Resources)
 
 		return res, nil

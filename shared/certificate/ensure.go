@@ -129,7 +129,7 @@ func issue(ctx context.Context, c Clients, in step.Input, domain string) (step.C
 	)
 	// A re-invocation of the wait loop: the certificate is the one an
 	// earlier attempt of this execution found or requested.
-	if prev != nil && prev.Issued && prev.ARN != "" {
+	if prev != nil && prev.RequestedByAutostop && prev.ARN != "" {
 		cert, err = describe(ctx, c.ACM, prev.ARN)
 		var nf *steperr.NotFound
 		switch {
@@ -169,11 +169,11 @@ func issue(ctx context.Context, c Clients, in step.Input, domain string) (step.C
 
 	records, _ := validationRecords(cert)
 	res := step.CertificateResult{
-		ARN:               arn,
-		Status:            string(cert.Status),
-		Issued:            true,
-		ValidationRecords: records,
-		Resources:         []step.Resource{{Kind: kindCertificate, ID: arn, Action: action}},
+		ARN:                 arn,
+		Status:              string(cert.Status),
+		RequestedByAutostop: true,
+		ValidationRecords:   records,
+		Resources:           []step.Resource{{Kind: kindCertificate, ID: arn, Action: action}},
 	}
 	if prev != nil && prev.ARN == arn {
 		res.Resources = merge(prev.Resources, res.Resources)

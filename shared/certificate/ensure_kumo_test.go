@@ -124,7 +124,7 @@ func TestEnsureIssueRoute53Kumo(t *testing.T) {
 	if requested != 1 {
 		t.Errorf("%d requested certificates, want 1", requested)
 	}
-	if !first.Issued || first.Status != "PENDING_VALIDATION" || len(first.ValidationRecords) != 1 {
+	if !first.RequestedByAutostop || first.Status != "PENDING_VALIDATION" || len(first.ValidationRecords) != 1 {
 		t.Fatalf("first = %+v, want pending with one (shared) validation record", first)
 	}
 	cert, err := k.acm.DescribeCertificate(ctx, &acm.DescribeCertificateInput{CertificateArn: aws.String(first.ARN)})
@@ -233,7 +233,7 @@ func TestEnsureIssueRoute53RealisticKumo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Ensure right after the request: %v", err)
 	}
-	if !first.Issued || first.Status != "PENDING_VALIDATION" || len(first.ValidationRecords) != 0 || first.NextWaitSeconds == 0 {
+	if !first.RequestedByAutostop || first.Status != "PENDING_VALIDATION" || len(first.ValidationRecords) != 0 || first.NextWaitSeconds == 0 {
 		t.Fatalf("first = %+v, want pending, no validation record yet, a wait before the next check", first)
 	}
 	if got := slices.Compact(k.calls(true)); !slices.Equal(got, []string{"acm:RequestCertificate"}) {
@@ -299,7 +299,7 @@ func TestEnsureIssueOtherDNSKumo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Ensure: %v", err)
 	}
-	if res.Status != "PENDING_VALIDATION" || len(res.ValidationRecords) != 1 || !res.Issued {
+	if res.Status != "PENDING_VALIDATION" || len(res.ValidationRecords) != 1 || !res.RequestedByAutostop {
 		t.Fatalf("res = %+v, want pending with one validation record", res)
 	}
 	r := res.ValidationRecords[0]
@@ -349,7 +349,7 @@ func TestEnsureAttachKumo(t *testing.T) {
 				if !errors.As(err, &inv) {
 					t.Fatalf("err = %v, want InvalidRequest", err)
 				}
-			} else if err != nil || res.ARN != tt.arn || res.Status != "ISSUED" || res.Issued ||
+			} else if err != nil || res.ARN != tt.arn || res.Status != "ISSUED" || res.RequestedByAutostop ||
 				!slices.Equal(res.Resources, []step.Resource{{Kind: "certificate", ID: tt.arn, Action: step.Adopted}}) {
 				t.Fatalf("res = %+v, %v; want %s adopted", res, err, tt.arn)
 			}

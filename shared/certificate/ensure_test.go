@@ -86,7 +86,7 @@ func TestEnsureAttach(t *testing.T) {
 				t.Fatalf("Ensure: %v", err)
 			}
 			want := []step.Resource{{Kind: "certificate", ID: arn, Action: step.Adopted}}
-			if res.ARN != arn || res.Status != "ISSUED" || res.Issued || res.Attempts != 3 || !slices.Equal(res.Resources, want) {
+			if res.ARN != arn || res.Status != "ISSUED" || res.RequestedByAutostop || res.Attempts != 3 || !slices.Equal(res.Resources, want) {
 				t.Errorf("result = %+v, want ARN %s ISSUED adopted, attempts 3", res, arn)
 			}
 			if a.mutating() != 0 || len(r53.Calls()) != 0 {
@@ -206,8 +206,8 @@ func TestEnsureIssue(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Ensure: %v", err)
 			}
-			if !res.Issued || res.Attempts != 1 {
-				t.Errorf("Issued %v, Attempts %d; want true, 1", res.Issued, res.Attempts)
+			if !res.RequestedByAutostop || res.Attempts != 1 {
+				t.Errorf("Issued %v, Attempts %d; want true, 1", res.RequestedByAutostop, res.Attempts)
 			}
 			if reuse != "" {
 				if res.ARN != reuse || len(a.certs) != before || a.count("RequestCertificate") != 0 {

@@ -98,17 +98,17 @@ type Resource struct {
 
 // LoadBalancerResult is the ensure-load-balancer step's result.
 type LoadBalancerResult struct {
-	ARN                   string     `json:"arn"`
-	DNSName               string     `json:"dnsName"`
-	CanonicalHostedZoneID string     `json:"canonicalHostedZoneId"`
-	State                 string     `json:"state"` // provisioning | active | failed
+	ARN                   string `json:"arn"`
+	DNSName               string `json:"dnsName"`
+	CanonicalHostedZoneID string `json:"canonicalHostedZoneId"`
+	State                 string `json:"state"` // provisioning | active | failed
 	// Impaired: AWS reports active_impaired (serving, but some zones are
 	// impaired); State is then "active", as the ALB serves and the
 	// workflow goes on, and this flag keeps the audit trail honest.
-	Impaired bool `json:"impaired,omitempty"`
-	SecurityGroupIDs      []string   `json:"securityGroupIds"`
-	Adopted               bool       `json:"adopted"` // never deleted by autostop
-	Resources             []Resource `json:"resources"`
+	Impaired         bool       `json:"impaired,omitempty"`
+	SecurityGroupIDs []string   `json:"securityGroupIds"`
+	Adopted          bool       `json:"adopted"` // never deleted by autostop
+	Resources        []Resource `json:"resources"`
 	// Attempts counts the wait loop's checks (the state machine bounds it).
 	Attempts int `json:"attempts"`
 }
@@ -126,7 +126,10 @@ type ProxyTargetResult struct {
 type CertificateResult struct {
 	ARN    string `json:"arn,omitempty"` // empty: HTTP only
 	Status string `json:"status,omitempty"`
-	Issued bool   `json:"issued"` // true when requested by autostop
+	// RequestedByAutostop: autostop requested this certificate from ACM
+	// (the request's certificate.issue), as opposed to attaching the
+	// user's by ARN. It says nothing about its status: see Status.
+	RequestedByAutostop bool `json:"requestedByAutostop"`
 	// ValidationRecords are the CNAMEs that validate an issued
 	// certificate: upserted with Route 53, to be added by the user otherwise.
 	ValidationRecords []Record   `json:"validationRecords,omitempty"`
