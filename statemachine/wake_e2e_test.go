@@ -3,6 +3,7 @@ package statemachine
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -222,10 +223,35 @@ func (ww *wakeWorld) waitServed(t testing.TB, it rulestore.Item, accept string) 
 		}
 		if time.Now().After(deadline) {
 			got, _ := ww.store.Get(context.Background(), it.Host, true)
-			t.Fatalf("not switched after 60 s: rule %+v", got)
+			t.Fatalf("not switched after 60 s: rule %+v\nwake executions:\n%s", got, ww.wakeExecutions())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// wakeExecutions describes every WakeRule execution and its last events,
+// for a failure message: which wake ran, where it stopped.
+func (ww *wakeWorld) wakeExecutions() string {
+	ctx := context.Background()
+	machine := strings.Replace(ww.machine, app.NamePrefix+app.ProvisionLoadBalancer, app.NamePrefix+app.WakeRule, 1)
+	list, err := ww.states.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(machine)})
+	if err != nil {
+		return "  list executions: " + err.Error()
+	}
+	var b strings.Builder
+	for _, e := range list.Executions {
+		fmt.Fprintf(&b, "  %s %s (started %s)\n", aws.ToString(e.Name), e.Status, aws.ToTime(e.StartDate).Format(time.StampMilli))
+		h, err := ww.states.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: e.ExecutionArn, ReverseOrder: true, MaxResults: 4})
+		if err != nil {
+			fmt.Fprintf(&b, "    history: %v\n", err)
+			continue
+		}
+		for _, ev := range h.Events {
+			fmt.Fprintf(&b, "    %s %s\n", aws.ToTime(ev.Timestamp).Format(time.StampMilli), ev.Type)
+		}
+	}
+
+	return b.String()
 }
 
 // sample is one observation of a host's listener rule and target health.
