@@ -211,25 +211,6 @@ func Functions(root string) ([]string, error) {
 	return names, nil
 }
 
-// Root is the module root: the first directory holding a go.mod, from the
-// working directory up.
-func Root() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // Over returns the functions whose size exceeds Limit, in the order of
 // names.
 func Over(names []string, sizes map[string]int64) []string {

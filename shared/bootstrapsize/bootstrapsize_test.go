@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/autostop/autostop/shared/localaws"
 )
 
 // TestBuiltBootstrapSizes checks the bootstraps `make functions` built
@@ -164,7 +166,7 @@ func TestMakefileBuildsForLambda(t *testing.T) {
 
 func root(tb testing.TB) string {
 	tb.Helper()
-	r, err := Root()
+	r, err := localaws.RepoRoot()
 	if err != nil {
 		tb.Fatal(err)
 	}
