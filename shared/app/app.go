@@ -210,10 +210,14 @@ func provisioning() App {
 				// every 10 s for 3 minutes (every second for 15 s locally).
 				"PropagationRetrySeconds": Timing(10, 1),
 				"PropagationMaxAttempts":  Timing(18, 15),
-				// ALBs take about 3 minutes to become active: check every
-				// 15 s for up to 10 minutes.
-				"LoadBalancerWaitSeconds": Timing(15, 1),
-				"LoadBalancerMaxAttempts": Timing(40, 30),
+				// ALBs take about 3 minutes to become active: the first
+				// check after 150 s, then every 15 s, for up to 10 minutes
+				// (each check is 3 state transitions: checking every 15 s
+				// from the start cost ~36 for the ALB alone). Locally
+				// (realistic timing: 3 s) 2 s, then every second.
+				"LoadBalancerFirstWaitSeconds": Timing(150, 2),
+				"LoadBalancerWaitSeconds":      Timing(15, 1),
+				"LoadBalancerMaxAttempts":      Timing(30, 30),
 				// Route 53 validation usually completes within 30 minutes,
 				// other DNS providers can take hours: back off from 30 s to
 				// 10 minutes, for up to ~24 hours (well under the 25,000
@@ -223,9 +227,11 @@ func provisioning() App {
 				"CertificateWaitSeconds":    Timing(30, 2),
 				"CertificateMaxWaitSeconds": Timing(600, 4),
 				"CertificateMaxAttempts":    Timing(150, 60),
-				// INSYNC normally within 60 s.
-				"DnsWaitSeconds": Timing(10, 1),
-				"DnsMaxAttempts": Timing(60, 30),
+				// INSYNC normally within 60 s: first check after 40 s, then
+				// every 10 s (locally, realistic timing 2 s: 2 s, then 1 s).
+				"DnsFirstWaitSeconds": Timing(40, 2),
+				"DnsWaitSeconds":      Timing(10, 1),
+				"DnsMaxAttempts":      Timing(60, 30),
 				// The rollback's deletes AWS refuses for a while (a security
 				// group the deleted ALB's network interfaces still use, a
 				// certificate released moments ago: up to ~10 minutes) are

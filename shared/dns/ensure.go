@@ -62,6 +62,8 @@ func Ensure(ctx context.Context, c Clients, in step.Input) (step.DNSResult, erro
 			ChangeStatus: StatusInSync,
 			Resources:    []step.Resource{},
 			Attempts:     attempts,
+			// Never waited for: INSYNC at once.
+			NextWaitSeconds: in.Timing.DNSWait(attempts),
 		}, nil
 	case spec.ProviderRoute53:
 	default:
@@ -81,6 +83,7 @@ func Ensure(ctx context.Context, c Clients, in step.Input) (step.DNSResult, erro
 		res := *prev
 		res.ChangeStatus = string(out.ChangeInfo.Status)
 		res.Attempts = attempts
+		res.NextWaitSeconds = in.Timing.DNSWait(attempts)
 
 		return res, nil
 	}
@@ -97,6 +100,7 @@ func Ensure(ctx context.Context, c Clients, in step.Input) (step.DNSResult, erro
 			return step.DNSResult{}, err
 		}
 		res.Attempts = attempts
+		res.NextWaitSeconds = in.Timing.DNSWait(attempts)
 
 		return res, nil
 	}

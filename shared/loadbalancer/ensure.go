@@ -64,6 +64,7 @@ func Ensure(ctx context.Context, c Clients, in step.Input) (step.LoadBalancerRes
 	if prev := in.Results.LoadBalancer; prev != nil {
 		res.Attempts = prev.Attempts + 1
 	}
+	res.NextWaitSeconds = in.Timing.LoadBalancerWait(res.Attempts)
 
 	return res, nil
 }

@@ -36,15 +36,22 @@ type Input struct {
 // Timing bounds the workflow's Wait + Choice loops. Waiting is the state
 // machine's job, never a sleeping Lambda.
 type Timing struct {
-	LoadBalancerWaitSeconds int `json:"loadBalancerWaitSeconds"`
-	LoadBalancerMaxAttempts int `json:"loadBalancerMaxAttempts"`
+	// LoadBalancerFirstWaitSeconds is the first wait for an ALB to be
+	// active, sized to how long one usually provisions (each check is three
+	// state transitions); LoadBalancerWaitSeconds every wait after it.
+	LoadBalancerFirstWaitSeconds int `json:"loadBalancerFirstWaitSeconds"`
+	LoadBalancerWaitSeconds      int `json:"loadBalancerWaitSeconds"`
+	LoadBalancerMaxAttempts      int `json:"loadBalancerMaxAttempts"`
 	// CertificateWaitSeconds is the first wait for ISSUED; each next wait
 	// doubles, up to CertificateMaxWaitSeconds.
 	CertificateWaitSeconds    int `json:"certificateWaitSeconds"`
 	CertificateMaxWaitSeconds int `json:"certificateMaxWaitSeconds"`
 	CertificateMaxAttempts    int `json:"certificateMaxAttempts"`
-	DNSWaitSeconds            int `json:"dnsWaitSeconds"`
-	DNSMaxAttempts            int `json:"dnsMaxAttempts"`
+	// DNSFirstWaitSeconds is the first wait for a Route 53 change to be
+	// INSYNC (usually under a minute); DNSWaitSeconds every wait after it.
+	DNSFirstWaitSeconds int `json:"dnsFirstWaitSeconds"`
+	DNSWaitSeconds      int `json:"dnsWaitSeconds"`
+	DNSMaxAttempts      int `json:"dnsMaxAttempts"`
 	// RollbackWaitSeconds and RollbackMaxAttempts bound the rollback's
 	// loop: a delete AWS refuses for a while (a security group the deleted
 	// ALB's network interfaces still use, a certificate just released) is
@@ -64,6 +71,26 @@ func (t Timing) CertificateWait(attempt int) int {
 	}
 
 	return min(wait, max(t.CertificateMaxWaitSeconds, 1))
+}
+
+// LoadBalancerWait is the wait before check number attempt+1 of the ALB.
+func (t Timing) LoadBalancerWait(attempt int) int {
+	return loopWait(t.LoadBalancerFirstWaitSeconds, t.LoadBalancerWaitSeconds, attempt)
+}
+
+// DNSWait is the wait before check number attempt+1 of the Route 53 change.
+func (t Timing) DNSWait(attempt int) int {
+	return loopWait(t.DNSFirstWaitSeconds, t.DNSWaitSeconds, attempt)
+}
+
+// loopWait is first after the first check (when set), every after the
+// others; at least 1 s (a Wait state's SecondsPath needs a number).
+func loopWait(first, every, attempt int) int {
+	if attempt <= 1 && first > 0 {
+		return first
+	}
+
+	return max(every, 1)
 }
 
 // Error is Step Functions' error document, as a Catch's ResultPath stores it.
@@ -111,6 +138,9 @@ type LoadBalancerResult struct {
 	Resources        []Resource `json:"resources"`
 	// Attempts counts the wait loop's checks (the state machine bounds it).
 	Attempts int `json:"attempts"`
+	// NextWaitSeconds is how long the state machine waits before checking
+	// again (Timing.LoadBalancerWait(Attempts)).
+	NextWaitSeconds int `json:"nextWaitSeconds"`
 }
 
 // ProxyTargetResult is the ensure-proxy-target step's result.
@@ -166,6 +196,9 @@ type DNSResult struct {
 	ChangeStatus string     `json:"changeStatus,omitempty"` // PENDING | INSYNC
 	Resources    []Resource `json:"resources"`
 	Attempts     int        `json:"attempts"`
+	// NextWaitSeconds is how long the state machine waits before checking
+	// again (Timing.DNSWait(Attempts)).
+	NextWaitSeconds int `json:"nextWaitSeconds"`
 }
 
 // RollbackResult is the rollback step's result.
