@@ -25,6 +25,7 @@ import (
 
 	"github.com/autostop/autostop/shared/app"
 	"github.com/autostop/autostop/shared/awsproxy"
+	"github.com/autostop/autostop/shared/history"
 	"github.com/autostop/autostop/shared/localaws"
 	"github.com/autostop/autostop/shared/localaws/localawstest"
 	"github.com/autostop/autostop/shared/localdeploy"
@@ -307,23 +308,28 @@ type entered struct {
 
 func (w *world) entered(b testing.TB, arn string) entered {
 	e := entered{at: map[string]time.Time{}, count: map[string]int{}}
+	for _, st := range history.Timeline(w.events(b, arn)) {
+		if _, ok := e.at[st.State]; !ok {
+			e.at[st.State] = st.Entered
+		}
+		e.count[st.State]++
+		e.total++
+	}
+
+	return e
+}
+
+// events is the execution's whole history, oldest first.
+func (w *world) events(b testing.TB, arn string) []sfntypes.HistoryEvent {
+	var all []sfntypes.HistoryEvent
 	p := sfn.NewGetExecutionHistoryPaginator(w.states, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(context.Background())
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, ev := range page.Events {
-			if d := ev.StateEnteredEventDetails; d != nil {
-				name := aws.ToString(d.Name)
-				if _, ok := e.at[name]; !ok {
-					e.at[name] = aws.ToTime(ev.Timestamp)
-				}
-				e.count[name]++
-				e.total++
-			}
-		}
+		all = append(all, page.Events...)
 	}
 
-	return e
+	return all
 }

@@ -19,6 +19,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/autostop/autostop/shared/awsproxy"
+	"github.com/autostop/autostop/shared/history"
 	"github.com/autostop/autostop/shared/localaws"
 	"github.com/autostop/autostop/shared/step"
 )
@@ -98,6 +99,20 @@ func TestSamplesProvision(t *testing.T) {
 				if h.count[wait] < 1 {
 					t.Errorf("%s never waited: the backend had it ready at once (states entered: %v)", wait, h.count)
 				}
+			}
+			// The history, read as an audit timeline, names the load
+			// balancer under the step that made or adopted it.
+			lbAction := map[bool]string{true: step.Adopted, false: step.Created}[tt.adopt]
+			var audited bool
+			for _, st := range history.Timeline(w.events(t, aws.ToString(d.ExecutionArn))) {
+				for _, r := range st.Resources {
+					if r.Kind == "load-balancer" && r.ID == out.Results.LoadBalancer.ARN {
+						audited = st.State == "EnsureLoadBalancer" && r.Action == lbAction
+					}
+				}
+			}
+			if !audited {
+				t.Errorf("the history's timeline does not show EnsureLoadBalancer with the load balancer %s %s", out.Results.LoadBalancer.ARN, lbAction)
 			}
 
 			if out.Wildcard != "*."+s.Domain {

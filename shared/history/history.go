@@ -1,0 +1,173 @@
+// Package history reads a Step Functions execution history (all its
+// events, oldest first) as an audit timeline: one entry per state entered,
+// with when it ran, how often its task was attempted, how its last attempt
+// failed, and the resources its output added (the step results name what
+// they created, adopted, changed or deleted). It works the same on AWS and
+// on the local backend, and knows no workflow: resources are found by
+// their shape ({"kind", "id", "action"}) anywhere in a state's output.
+package history
+
+import (
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/autostop/autostop/shared/step"
+)
+
+// Entry is one state of the execution, as often as it was entered.
+type Entry struct {
+	State string `json:"state"`
+	// Type is the state's type: Task, Choice, Wait, Pass, Fail, Succeed, …
+	Type    string    `json:"type"`
+	Entered time.Time `json:"entered"`
+	// Exited is zero when the state never exited (the execution failed or
+	// is still running in it).
+	Exited time.Time `json:"exited,omitzero"`
+	// Attempts counts a Task's invocations (1 + its retries).
+	Attempts int `json:"attempts,omitempty"`
+	// Error and Cause are the last failure of the state, if any (a retried
+	// failure that later succeeded keeps them, with Attempts > 1).
+	Error string `json:"error,omitempty"`
+	Cause string `json:"cause,omitempty"`
+	// Resources are those the state's output names and its input did not.
+	Resources []step.Resource `json:"resources,omitempty"`
+}
+
+// Duration is how long the state ran (0 when it never exited).
+func (e Entry) Duration() time.Duration {
+	if e.Exited.IsZero() {
+		return 0
+	}
+
+	return e.Exited.Sub(e.Entered)
+}
+
+// Timeline builds the entries from the events, in the order the states
+// were entered.
+func Timeline(events []types.HistoryEvent) []Entry {
+	var (
+		out     []Entry
+		current = -1 // index in out of the state being run
+		inputs  = map[int]string{}
+	)
+	for _, e := range events {
+		switch {
+		case e.StateEnteredEventDetails != nil:
+			d := e.StateEnteredEventDetails
+			out = append(out, Entry{
+				State:   aws.ToString(d.Name),
+				Type:    strings.TrimSuffix(string(e.Type), "StateEntered"),
+				Entered: aws.ToTime(e.Timestamp),
+			})
+			current = len(out) - 1
+			inputs[current] = aws.ToString(d.Input)
+		case e.StateExitedEventDetails != nil:
+			if current < 0 || out[current].State != aws.ToString(e.StateExitedEventDetails.Name) {
+				continue
+			}
+			out[current].Exited = aws.ToTime(e.Timestamp)
+			out[current].Resources = added(inputs[current], aws.ToString(e.StateExitedEventDetails.Output))
+		case current >= 0 && isScheduled(e.Type):
+			out[current].Attempts++
+		case current >= 0:
+			if name, cause, ok := failure(e); ok {
+				out[current].Error, out[current].Cause = name, cause
+			}
+		}
+	}
+
+	return out
+}
+
+func isScheduled(t types.HistoryEventType) bool {
+	switch t {
+	case types.HistoryEventTypeTaskScheduled, types.HistoryEventTypeLambdaFunctionScheduled,
+		types.HistoryEventTypeActivityScheduled:
+		return true
+	}
+
+	return false
+}
+
+// failure reads a failed attempt's error and cause.
+func failure(e types.HistoryEvent) (name, cause string, ok bool) {
+	switch {
+	case e.LambdaFunctionFailedEventDetails != nil:
+		d := e.LambdaFunctionFailedEventDetails
+		return aws.ToString(d.Error), aws.ToString(d.Cause), true
+	case e.LambdaFunctionTimedOutEventDetails != nil:
+		d := e.LambdaFunctionTimedOutEventDetails
+		return aws.ToString(d.Error), aws.ToString(d.Cause), true
+	case e.TaskFailedEventDetails != nil:
+		d := e.TaskFailedEventDetails
+		return aws.ToString(d.Error), aws.ToString(d.Cause), true
+	case e.TaskTimedOutEventDetails != nil:
+		d := e.TaskTimedOutEventDetails
+		return aws.ToString(d.Error), aws.ToString(d.Cause), true
+	}
+
+	return "", "", false
+}
+
+// added lists the resources output names that input does not (by kind, id
+// and action), in resourcesIn's order.
+func added(input, output string) []step.Resource {
+	seen := map[step.Resource]bool{}
+	for _, r := range resourcesIn(input) {
+		seen[r] = true
+	}
+	var out []step.Resource
+	for _, r := range resourcesIn(output) {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+
+	return out
+}
+
+// resourcesIn finds every {"kind", "id", "action"} object in a JSON
+// document, depth first: arrays in order, object keys sorted (a stable
+// order; JSON objects have none).
+func resourcesIn(doc string) []step.Resource {
+	if doc == "" {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil
+	}
+	var out []step.Resource
+	var walk func(any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			kind, k := t["kind"].(string)
+			id, i := t["id"].(string)
+			action, a := t["action"].(string)
+			if k && i && a {
+				out = append(out, step.Resource{Kind: kind, ID: id, Action: action})
+				return
+			}
+			for _, key := range slices.Sorted(maps.Keys(t)) {
+				walk(t[key])
+			}
+		case []any:
+			for _, x := range t {
+				walk(x)
+			}
+		}
+	}
+	walk(v)
+
+	return out
+}
