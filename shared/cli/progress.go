@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	execution "github.com/autostop/autostop/shared/history"
 	"github.com/autostop/autostop/shared/step"
 )
 
@@ -63,7 +64,7 @@ func newProgress(w io.Writer, waits map[string]waitSpec) *progress {
 // event renders one history event.
 func (p *progress) event(e types.HistoryEvent) {
 	if p.pending != nil && !isFailure(e.Type) {
-		p.resolve(isScheduled(e.Type))
+		p.resolve(execution.IsScheduled(e.Type))
 	}
 
 	switch {
@@ -78,7 +79,7 @@ func (p *progress) event(e types.HistoryEvent) {
 		name, cause := failureDetails(e)
 		p.pending = &failure{state: p.current, err: name, cause: cause}
 		p.failed[p.current] = true
-	case isScheduled(e.Type):
+	case execution.IsScheduled(e.Type):
 		delete(p.failed, p.current)
 	case isTerminal(e.Type) && e.Type != types.HistoryEventTypeExecutionSucceeded:
 		// The execution ended inside a state that neither exited nor said
@@ -226,16 +227,6 @@ func isFailure(t types.HistoryEventType) bool {
 		types.HistoryEventTypeLambdaFunctionStartFailed, types.HistoryEventTypeLambdaFunctionScheduleFailed,
 		types.HistoryEventTypeActivityFailed, types.HistoryEventTypeActivityTimedOut,
 		types.HistoryEventTypeActivityScheduleFailed:
-		return true
-	}
-
-	return false
-}
-
-func isScheduled(t types.HistoryEventType) bool {
-	switch t {
-	case types.HistoryEventTypeTaskScheduled, types.HistoryEventTypeLambdaFunctionScheduled,
-		types.HistoryEventTypeActivityScheduled:
 		return true
 	}
 

@@ -73,7 +73,7 @@ func Timeline(events []types.HistoryEvent) []Entry {
 			}
 			out[current].Exited = aws.ToTime(e.Timestamp)
 			out[current].Resources = added(inputs[current], aws.ToString(e.StateExitedEventDetails.Output))
-		case current >= 0 && isScheduled(e.Type):
+		case current >= 0 && IsScheduled(e.Type):
 			out[current].Attempts++
 		case current >= 0:
 			if name, cause, ok := failure(e); ok {
@@ -85,7 +85,9 @@ func Timeline(events []types.HistoryEvent) []Entry {
 	return out
 }
 
-func isScheduled(t types.HistoryEventType) bool {
+// IsScheduled reports whether an event starts a task attempt (a Lambda
+// function, a service integration or an activity scheduled).
+func IsScheduled(t types.HistoryEventType) bool {
 	switch t {
 	case types.HistoryEventTypeTaskScheduled, types.HistoryEventTypeLambdaFunctionScheduled,
 		types.HistoryEventTypeActivityScheduled:
