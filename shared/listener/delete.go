@@ -10,6 +10,7 @@ import (
 
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/step"
+	"github.com/autostop/autostop/shared/targetgroup"
 )
 
 // DeleteCreatedBy undoes execution's listener changes on the load balancer
@@ -36,7 +37,8 @@ func DeleteCreatedBy(ctx context.Context, api ELBv2, lbARN, lbName, execution st
 	for _, l := range listeners {
 		arns = append(arns, aws.ToString(l.ListenerArn))
 	}
-	tags, err := tagsSkippingMissing(ctx, api, arns)
+	// A listener that vanished since the describe has no tags: skipped.
+	tags, err := targetgroup.TagsOf(ctx, api, arns)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -69,34 +71,4 @@ func DeleteCreatedBy(ctx context.Context, api ELBv2, lbARN, lbName, execution st
 	}
 
 	return deleted, left, errors.Join(errs...)
-}
-
-// tagsSkippingMissing reads the listeners' tags; when a listener vanished
-// between the describe and the tag read (ListenerNotFound), it reads them
-// one by one and leaves the vanished ones out.
-func tagsSkippingMissing(ctx context.Context, api ELBv2, arns []string) (map[string]map[string]string, error) {
-	if len(arns) == 0 {
-		return nil, nil
-	}
-	tags, err := listenerTags(ctx, api, arns)
-	if err == nil {
-		return tags, nil
-	}
-	if !isListenerNotFound(err) {
-		return nil, err
-	}
-
-	tags = make(map[string]map[string]string, len(arns))
-	for _, arn := range arns {
-		one, err := listenerTags(ctx, api, []string{arn})
-		switch {
-		case isListenerNotFound(err):
-			continue
-		case err != nil:
-			return nil, err
-		}
-		tags[arn] = one[arn]
-	}
-
-	return tags, nil
 }

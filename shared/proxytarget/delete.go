@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -207,10 +208,9 @@ func anyProxyTargetGroup(ctx context.Context, e ELBv2) (string, error) {
 		}
 	}
 
-	for len(arns) > 0 {
-		batch := arns[:min(len(arns), maxTagARNs)]
-		arns = arns[len(batch):]
-		tags, err := tagsOf(ctx, e, batch)
+	// A batch at a time: the first proxy target group found ends the search.
+	for batch := range slices.Chunk(arns, targetgroup.MaxTagARNs) {
+		tags, err := targetgroup.TagsOf(ctx, e, batch)
 		if err != nil {
 			return "", err
 		}
@@ -222,45 +222,6 @@ func anyProxyTargetGroup(ctx context.Context, e ELBv2) (string, error) {
 	}
 
 	return "", nil
-}
-
-// maxTagARNs is how many resources one DescribeTags call may name.
-const maxTagARNs = 20
-
-// tagsOf reads the tags of target groups, by ARN. One deleted since it was
-// listed makes DescribeTags fail for the whole batch: the batch is then
-// read one by one, and a missing one has no tags.
-func tagsOf(ctx context.Context, e ELBv2, arns []string) (map[string]map[string]string, error) {
-	out := map[string]map[string]string{}
-	read := func(arns []string) error {
-		res, err := e.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: arns})
-		if err != nil {
-			return err
-		}
-		for _, d := range res.TagDescriptions {
-			tags := map[string]string{}
-			for _, t := range d.Tags {
-				tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-			}
-			out[aws.ToString(d.ResourceArn)] = tags
-		}
-		return nil
-	}
-
-	err := read(arns)
-	if steperr.HasCode(err, codeTGNotFound) && len(arns) > 1 {
-		for _, arn := range arns {
-			if err := read([]string{arn}); err != nil && !steperr.HasCode(err, codeTGNotFound) {
-				return nil, fmt.Errorf("describe tags of %s: %w", arn, err)
-			}
-		}
-		return out, nil
-	}
-	if err != nil && !steperr.HasCode(err, codeTGNotFound) {
-		return nil, fmt.Errorf("describe tags of target groups: %w", err)
-	}
-
-	return out, nil
 }
 
 // deregisterAll deregisters every target of the target group and returns

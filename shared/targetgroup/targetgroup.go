@@ -1,12 +1,14 @@
 // Package targetgroup holds the target-group operations the proxy target
 // (shared/proxytarget) and the rules' instance targets (shared/ruletarget)
-// share: find by name, read tags, deregister every target, delete with
+// share: find by name, read tags (of any Elastic Load Balancing resource), deregister every target, delete with
 // retries while the group is still in use.
 package targetgroup
 
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -78,6 +80,50 @@ func Tags(ctx context.Context, e TagReader, arn string) (map[string]string, erro
 	}
 
 	return tags, nil
+}
+
+// MaxTagARNs is how many resources one DescribeTags call may name.
+const MaxTagARNs = 20
+
+// TagsOf reads the tags of Elastic Load Balancing resources, MaxTagARNs a
+// call, by ARN. A resource deleted since it was listed fails its whole call
+// with a *NotFound error (TargetGroupNotFound, ListenerNotFound, …): that
+// call's resources are then read one by one, and the missing one has no
+// entry.
+func TagsOf(ctx context.Context, e TagReader, arns []string) (map[string]map[string]string, error) {
+	out := make(map[string]map[string]string, len(arns))
+	read := func(arns []string) error {
+		res, err := e.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: arns})
+		if err != nil {
+			return err
+		}
+		for _, d := range res.TagDescriptions {
+			tags := make(map[string]string, len(d.Tags))
+			for _, t := range d.Tags {
+				tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+			}
+			out[aws.ToString(d.ResourceArn)] = tags
+		}
+		return nil
+	}
+	gone := func(err error) bool { return strings.HasSuffix(steperr.ErrorCode(err), "NotFound") }
+
+	for chunk := range slices.Chunk(arns, MaxTagARNs) {
+		err := read(chunk)
+		if err == nil || (gone(err) && len(chunk) == 1) {
+			continue
+		}
+		if !gone(err) {
+			return nil, fmt.Errorf("describe tags of %s: %w", strings.Join(chunk, ", "), err)
+		}
+		for _, arn := range chunk {
+			if err := read([]string{arn}); err != nil && !gone(err) {
+				return nil, fmt.Errorf("describe tags of %s: %w", arn, err)
+			}
+		}
+	}
+
+	return out, nil
 }
 
 // IsLeaving reports whether a listed target is on its way out (draining) or

@@ -2,6 +2,8 @@ package targetgroup
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -87,5 +89,88 @@ func TestDelete(t *testing.T) {
 	f = &fakeELB{deleteErrs: []error{apiErr("AccessDenied")}}
 	if _, err := Delete(ctx, f, "arn:tg", 2, time.Millisecond); err == nil {
 		t.Error("AccessDenied: no error")
+	}
+}
+
+// fakeTags answers DescribeTags from tags; a listed ARN it lacks fails the
+// whole call with notFound (as AWS does), fail fails every call.
+type fakeTags struct {
+	tags     map[string]string // ARN -> the value of tag "k"
+	notFound string
+	fail     error
+	calls    [][]string
+}
+
+func (f *fakeTags) DescribeTags(_ context.Context, in *elbv2.DescribeTagsInput, _ ...func(*elbv2.Options)) (*elbv2.DescribeTagsOutput, error) {
+	f.calls = append(f.calls, in.ResourceArns)
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	out := &elbv2.DescribeTagsOutput{}
+	for _, arn := range in.ResourceArns {
+		v, ok := f.tags[arn]
+		if !ok {
+			return nil, apiErr(f.notFound)
+		}
+		out.TagDescriptions = append(out.TagDescriptions, elbtypes.TagDescription{ResourceArn: aws.String(arn), Tags: []elbtypes.Tag{{Key: aws.String("k"), Value: aws.String(v)}}})
+	}
+
+	return out, nil
+}
+
+func TestTagsOf(t *testing.T) {
+	arns := func(n int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, fmt.Sprintf("arn:%02d", i))
+		}
+		return out
+	}
+	all := func(n int) map[string]string {
+		m := map[string]string{}
+		for _, a := range arns(n) {
+			m[a] = "v" + a
+		}
+		return m
+	}
+	tests := []struct {
+		name      string
+		arns      []string
+		tags      map[string]string
+		fail      error
+		wantCalls []int // ARNs per call
+		wantTags  int
+		wantErr   bool
+	}{
+		{name: "45 resources: three calls", arns: arns(45), tags: all(45), wantCalls: []int{20, 20, 5}, wantTags: 45},
+		{name: "one vanished: its batch one by one, it left out", arns: arns(3), tags: map[string]string{"arn:00": "a", "arn:02": "c"},
+			wantCalls: []int{3, 1, 1, 1}, wantTags: 2},
+		{name: "a single vanished one", arns: arns(1), tags: map[string]string{}, wantCalls: []int{1}},
+		{name: "another error", arns: arns(2), tags: all(2), fail: apiErr("Throttling"), wantCalls: []int{2}, wantErr: true},
+		{name: "none", wantCalls: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeTags{tags: tt.tags, notFound: "ListenerNotFound", fail: tt.fail}
+			got, err := TagsOf(context.Background(), f, tt.arns)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error: %v", err, tt.wantErr)
+			}
+			var calls []int
+			for _, c := range f.calls {
+				calls = append(calls, len(c))
+			}
+			if !slices.Equal(calls, tt.wantCalls) {
+				t.Errorf("calls of %v ARNs, want %v", calls, tt.wantCalls)
+			}
+			if err == nil && len(got) != tt.wantTags {
+				t.Errorf("%d resources with tags, want %d", len(got), tt.wantTags)
+			}
+			for arn, tags := range got {
+				if tags["k"] != tt.tags[arn] {
+					t.Errorf("%s: tags %v, want k=%s", arn, tags, tt.tags[arn])
+				}
+			}
+		})
 	}
 }
