@@ -575,3 +575,25 @@ func mapsEqual(a, b map[string]string) bool {
 
 	return true
 }
+
+func TestSourceARNPattern(t *testing.T) {
+	tests := []struct {
+		arn, wantPattern, wantAccount string
+		wantErr                       bool
+	}{
+		{arn: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-proxy/0123456789abcdef",
+			wantPattern: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/*-proxy/*", wantAccount: "123456789012"},
+		{arn: "arn:aws-cn:elasticloadbalancing:cn-north-1:123456789012:targetgroup/a-proxy/1",
+			wantPattern: "arn:aws-cn:elasticloadbalancing:cn-north-1:123456789012:targetgroup/*-proxy/*", wantAccount: "123456789012"},
+		{arn: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/1", wantErr: true},
+		{arn: "arn:aws:lambda:eu-west-1:123456789012:targetgroup/web-proxy/1", wantErr: true},
+		{arn: "arn:aws:elasticloadbalancing:eu-west-1::targetgroup/web-proxy/1", wantErr: true},
+		{arn: "web-proxy", wantErr: true},
+	}
+	for _, tt := range tests {
+		pattern, account, err := SourceARNPattern(tt.arn)
+		if (err != nil) != tt.wantErr || pattern != tt.wantPattern || account != tt.wantAccount {
+			t.Errorf("SourceARNPattern(%q) = %q, %q, %v; want %q, %q, error %v", tt.arn, pattern, account, err, tt.wantPattern, tt.wantAccount, tt.wantErr)
+		}
+	}
+}

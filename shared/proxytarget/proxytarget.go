@@ -48,6 +48,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
@@ -228,14 +229,14 @@ func LegacyStatementID(lb string) string { return "autostop-" + lb }
 // of someone else's named "<x>-proxy" in the account does, which lets it
 // invoke the proxy only if its owner registers autostop's alias in it.
 func SourceARNPattern(tgARN string) (pattern, account string, err error) {
-	parts := strings.SplitN(tgARN, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] != "elasticloadbalancing" ||
-		parts[3] == "" || parts[4] == "" || !strings.HasPrefix(parts[5], "targetgroup/") {
+	a, err := arn.Parse(tgARN)
+	if err != nil || a.Partition == "" || a.Service != "elasticloadbalancing" || a.Region == "" || a.AccountID == "" ||
+		!strings.HasPrefix(a.Resource, "targetgroup/") {
 		return "", "", fmt.Errorf("%q is not a target group ARN", tgARN)
 	}
-	partition, region, account := parts[1], parts[3], parts[4]
+	a.Resource = "targetgroup/*" + targetGroupSuffix + "/*"
 
-	return "arn:" + partition + ":elasticloadbalancing:" + region + ":" + account + ":targetgroup/*" + targetGroupSuffix + "/*", account, nil
+	return a.String(), a.AccountID, nil
 }
 
 // isProxyTargetGroup reports whether a target group called name with these
