@@ -6,8 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +27,7 @@ import (
 	"github.com/autostop/autostop/shared/rollback"
 	"github.com/autostop/autostop/shared/spec"
 	"github.com/autostop/autostop/shared/step"
+	"github.com/autostop/autostop/shared/targetgroup"
 )
 
 // The end-to-end tests that can, run against a deployed stack in a real
@@ -73,7 +75,7 @@ func readAccountSettings(getenv func(string) string) (map[string]string, error) 
 	}
 	if getenv(accountOptIn) != "1" {
 		if len(set) > 0 {
-			return nil, fmt.Errorf("%s is set but %s is not \"1\": refusing to run against a real account without the explicit opt-in", strings.Join(mapKeys(set), ", "), accountOptIn)
+			return nil, fmt.Errorf("%s is set but %s is not \"1\": refusing to run against a real account without the explicit opt-in", strings.Join(slices.Sorted(maps.Keys(set)), ", "), accountOptIn)
 		}
 		return nil, nil // local backend
 	}
@@ -88,16 +90,6 @@ func readAccountSettings(getenv func(string) string) (map[string]string, error) 
 	}
 
 	return set, nil
-}
-
-func mapKeys(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-
-	return out
 }
 
 // TestAccountSettings: no account run without the explicit opt-in, and
@@ -300,28 +292,28 @@ func (w *world) cleanupBound() time.Duration {
 // deleteRunLoadBalancers deletes the load balancers tagged with the run.
 func (w *world) deleteRunLoadBalancers(ctx context.Context) error {
 	e := elbv2.NewFromConfig(w.cfg)
+	var arns []string
 	p := elbv2.NewDescribeLoadBalancersPaginator(e, &elbv2.DescribeLoadBalancersInput{})
-	var errs []error
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return fmt.Errorf("describe load balancers: %w", err)
 		}
 		for _, lb := range page.LoadBalancers {
-			tags, err := e.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: []string{aws.ToString(lb.LoadBalancerArn)}})
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			for _, d := range tags.TagDescriptions {
-				for _, tag := range d.Tags {
-					if aws.ToString(tag.Key) == runTagKey && aws.ToString(tag.Value) == w.runID {
-						if _, err := e.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: lb.LoadBalancerArn}); err != nil {
-							errs = append(errs, fmt.Errorf("delete load balancer %s: %w", aws.ToString(lb.LoadBalancerName), err))
-						}
-					}
-				}
-			}
+			arns = append(arns, aws.ToString(lb.LoadBalancerArn))
+		}
+	}
+	tags, err := targetgroup.TagsOf(ctx, e, arns)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, arn := range arns {
+		if tags[arn][runTagKey] != w.runID {
+			continue
+		}
+		if _, err := e.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(arn)}); err != nil {
+			errs = append(errs, fmt.Errorf("delete load balancer %s: %w", arn, err))
 		}
 	}
 
