@@ -243,39 +243,15 @@ func isTerminal(t types.HistoryEventType) bool {
 	return false
 }
 
-// failureDetails returns a failure event's error name and short cause.
+// failureDetails returns a failure event's error name (its type when it
+// has none) and short cause.
 func failureDetails(e types.HistoryEvent) (name, cause string) {
-	var errName, errCause *string
-	switch {
-	case e.LambdaFunctionFailedEventDetails != nil:
-		errName, errCause = e.LambdaFunctionFailedEventDetails.Error, e.LambdaFunctionFailedEventDetails.Cause
-	case e.LambdaFunctionTimedOutEventDetails != nil:
-		errName, errCause = e.LambdaFunctionTimedOutEventDetails.Error, e.LambdaFunctionTimedOutEventDetails.Cause
-	case e.LambdaFunctionStartFailedEventDetails != nil:
-		errName, errCause = e.LambdaFunctionStartFailedEventDetails.Error, e.LambdaFunctionStartFailedEventDetails.Cause
-	case e.LambdaFunctionScheduleFailedEventDetails != nil:
-		errName, errCause = e.LambdaFunctionScheduleFailedEventDetails.Error, e.LambdaFunctionScheduleFailedEventDetails.Cause
-	case e.TaskFailedEventDetails != nil:
-		errName, errCause = e.TaskFailedEventDetails.Error, e.TaskFailedEventDetails.Cause
-	case e.TaskTimedOutEventDetails != nil:
-		errName, errCause = e.TaskTimedOutEventDetails.Error, e.TaskTimedOutEventDetails.Cause
-	case e.TaskStartFailedEventDetails != nil:
-		errName, errCause = e.TaskStartFailedEventDetails.Error, e.TaskStartFailedEventDetails.Cause
-	case e.TaskSubmitFailedEventDetails != nil:
-		errName, errCause = e.TaskSubmitFailedEventDetails.Error, e.TaskSubmitFailedEventDetails.Cause
-	case e.ActivityFailedEventDetails != nil:
-		errName, errCause = e.ActivityFailedEventDetails.Error, e.ActivityFailedEventDetails.Cause
-	case e.ActivityTimedOutEventDetails != nil:
-		errName, errCause = e.ActivityTimedOutEventDetails.Error, e.ActivityTimedOutEventDetails.Cause
-	case e.ActivityScheduleFailedEventDetails != nil:
-		errName, errCause = e.ActivityScheduleFailedEventDetails.Error, e.ActivityScheduleFailedEventDetails.Cause
-	}
-	name = aws.ToString(errName)
+	name, cause, _ = execution.Failure(e)
 	if name == "" {
 		name = string(e.Type)
 	}
 
-	return name, shorten(causeMessage(aws.ToString(errCause)), maxCauseLen)
+	return name, shorten(causeMessage(cause), maxCauseLen)
 }
 
 // causeMessage extracts the message of a Lambda error's cause, which is the

@@ -76,7 +76,7 @@ func Timeline(events []types.HistoryEvent) []Entry {
 		case current >= 0 && IsScheduled(e.Type):
 			out[current].Attempts++
 		case current >= 0:
-			if name, cause, ok := failure(e); ok {
+			if name, cause, ok := Failure(e); ok {
 				out[current].Error, out[current].Cause = name, cause
 			}
 		}
@@ -97,24 +97,40 @@ func IsScheduled(t types.HistoryEventType) bool {
 	return false
 }
 
-// failure reads a failed attempt's error and cause.
-func failure(e types.HistoryEvent) (name, cause string, ok bool) {
+// Failure reads a failed task attempt's error and cause (a Lambda
+// function, a service integration or an activity that failed, timed out,
+// or could not be scheduled, started or submitted); ok is false for any
+// other event.
+func Failure(e types.HistoryEvent) (name, cause string, ok bool) {
+	var errName, errCause *string
 	switch {
 	case e.LambdaFunctionFailedEventDetails != nil:
-		d := e.LambdaFunctionFailedEventDetails
-		return aws.ToString(d.Error), aws.ToString(d.Cause), true
+		errName, errCause = e.LambdaFunctionFailedEventDetails.Error, e.LambdaFunctionFailedEventDetails.Cause
 	case e.LambdaFunctionTimedOutEventDetails != nil:
-		d := e.LambdaFunctionTimedOutEventDetails
-		return aws.ToString(d.Error), aws.ToString(d.Cause), true
+		errName, errCause = e.LambdaFunctionTimedOutEventDetails.Error, e.LambdaFunctionTimedOutEventDetails.Cause
+	case e.LambdaFunctionStartFailedEventDetails != nil:
+		errName, errCause = e.LambdaFunctionStartFailedEventDetails.Error, e.LambdaFunctionStartFailedEventDetails.Cause
+	case e.LambdaFunctionScheduleFailedEventDetails != nil:
+		errName, errCause = e.LambdaFunctionScheduleFailedEventDetails.Error, e.LambdaFunctionScheduleFailedEventDetails.Cause
 	case e.TaskFailedEventDetails != nil:
-		d := e.TaskFailedEventDetails
-		return aws.ToString(d.Error), aws.ToString(d.Cause), true
+		errName, errCause = e.TaskFailedEventDetails.Error, e.TaskFailedEventDetails.Cause
 	case e.TaskTimedOutEventDetails != nil:
-		d := e.TaskTimedOutEventDetails
-		return aws.ToString(d.Error), aws.ToString(d.Cause), true
+		errName, errCause = e.TaskTimedOutEventDetails.Error, e.TaskTimedOutEventDetails.Cause
+	case e.TaskStartFailedEventDetails != nil:
+		errName, errCause = e.TaskStartFailedEventDetails.Error, e.TaskStartFailedEventDetails.Cause
+	case e.TaskSubmitFailedEventDetails != nil:
+		errName, errCause = e.TaskSubmitFailedEventDetails.Error, e.TaskSubmitFailedEventDetails.Cause
+	case e.ActivityFailedEventDetails != nil:
+		errName, errCause = e.ActivityFailedEventDetails.Error, e.ActivityFailedEventDetails.Cause
+	case e.ActivityTimedOutEventDetails != nil:
+		errName, errCause = e.ActivityTimedOutEventDetails.Error, e.ActivityTimedOutEventDetails.Cause
+	case e.ActivityScheduleFailedEventDetails != nil:
+		errName, errCause = e.ActivityScheduleFailedEventDetails.Error, e.ActivityScheduleFailedEventDetails.Cause
+	default:
+		return "", "", false
 	}
 
-	return "", "", false
+	return aws.ToString(errName), aws.ToString(errCause), true
 }
 
 // added lists the resources output names that input does not (by kind, id
