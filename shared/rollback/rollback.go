@@ -45,8 +45,9 @@ func Run(ctx context.Context, in step.Input, deleters []Deleter) (step.RollbackR
 	}
 
 	var (
-		failures []string
-		waiting  = map[string]bool{} // kind/id of what AWS still holds
+		failures      []string
+		failedForGood bool                // a failure other than StillInUse
+		waiting       = map[string]bool{} // kind/id of what AWS still holds
 	)
 	for _, d := range deleters {
 		deleted, left, err := d.Delete(ctx, in)
@@ -63,6 +64,7 @@ func Run(ctx context.Context, in step.Input, deleters []Deleter) (step.RollbackR
 			}
 		}
 		if rest != nil {
+			failedForGood = true
 			failures = append(failures, fmt.Sprintf("%s: %v", d.Name, rest))
 		}
 	}
@@ -70,7 +72,7 @@ func Run(ctx context.Context, in step.Input, deleters []Deleter) (step.RollbackR
 	switch {
 	case len(res.Waiting) == 0 && len(res.Left) == 0 && len(failures) == 0:
 		return res, nil
-	case len(res.Waiting) > 0 && len(res.Left) == 0 && len(failures) == len(res.Waiting) && res.Attempts < in.Timing.RollbackMaxAttempts:
+	case len(res.Waiting) > 0 && len(res.Left) == 0 && !failedForGood && res.Attempts < in.Timing.RollbackMaxAttempts:
 		res.State = step.RollbackWaiting
 		return res, nil
 	}
