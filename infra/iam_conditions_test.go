@@ -130,7 +130,7 @@ func TestInvokePermissionsForELBOnly(t *testing.T) {
 		}
 	}
 	sort.Strings(got)
-	if want := sorted("ensure-proxy-target", "rollback"); !reflect.DeepEqual(slices.Compact(got), want) {
+	if want := sorted("delete-target-groups", "ensure-proxy-target", "rollback"); !reflect.DeepEqual(slices.Compact(got), want) {
 		t.Errorf("functions that may change the proxy's resource policy: %v, want %v", got, want)
 	}
 }
@@ -193,6 +193,10 @@ var recordTypesOf = map[string][]string{
 	"ensure-dns":         {"A", "AAAA", "TXT"}, // the wildcard alias (AAAA: dualstack) and its ownership record
 	"ensure-certificate": {"CNAME"},            // the ACM validation records
 	"rollback":           {"A", "AAAA", "CNAME", "TXT"},
+	// DeleteLoadBalancer: the wildcard records, then the validation
+	// records of the certificates it deletes.
+	"delete-dns":          {"A", "AAAA", "TXT"},
+	"delete-certificates": {"CNAME"},
 }
 
 // TestRecordChanges: the steps that change Route 53 records may only use

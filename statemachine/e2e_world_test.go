@@ -173,13 +173,14 @@ func (w *world) mutating() []awsproxy.Call {
 }
 
 // createdBy lists every resource in the account that carries execution's
-// ownership tag (or, for DNS, whose TXT ownership record names it).
-func (w *world) createdBy(t *testing.T, lb, execution string) []string {
+// ownership tag (or, for DNS, whose TXT ownership record names it);
+// execution "" lists everything of load balancer lb.
+func (w *world) createdBy(t testing.TB, lb, execution string) []string {
 	t.Helper()
 	ctx := context.Background()
 	var found []string
 	mine := func(kind, id string, tags map[string]string) {
-		if tags[ownership.ExecutionKey] == execution {
+		if ownership.Owns(tags, lb, execution) || (execution != "" && tags[ownership.ExecutionKey] == execution) {
 			found = append(found, kind+" "+id)
 		}
 	}
@@ -252,7 +253,7 @@ func (w *world) createdBy(t *testing.T, lb, execution string) []string {
 	}
 	for _, r := range records.ResourceRecordSets {
 		for _, v := range r.ResourceRecords {
-			if owner, exec, ok := ownership.ParseTXT(aws.ToString(v.Value)); ok && owner == lb && exec == execution {
+			if owner, exec, ok := ownership.ParseTXT(aws.ToString(v.Value)); ok && owner == lb && (execution == "" || exec == execution) {
 				found = append(found, fmt.Sprintf("record %s %s", aws.ToString(r.Name), r.Type))
 			}
 		}

@@ -256,21 +256,7 @@ func TestFaultsOnEveryMutatingCall(t *testing.T) {
 	// is faulted once per step, at that step's first call of it.
 	w := newWorldWith(t, realistic)
 	requireSucceeded(t, w.provision(t, w.sample(t, sample), "discover"))
-	type target struct {
-		call awsproxy.Call
-		nth  int // the call's position among its step's calls of its operation
-	}
-	var targets []target
-	seen := map[string]bool{}
-	count := map[string]int{}
-	for _, c := range w.mutating() {
-		key := c.Caller + " " + opName(c)
-		count[key]++
-		if !seen[key] {
-			seen[key] = true
-			targets = append(targets, target{call: c, nth: count[key]})
-		}
-	}
+	targets := faultTargets(w.mutating())
 	if len(targets) < 5 {
 		t.Fatalf("a clean run made only %d distinct mutating calls: %s", len(targets), joinCalls(w.mutating()))
 	}
@@ -306,6 +292,33 @@ func TestFaultsOnEveryMutatingCall(t *testing.T) {
 			w.requireSeedUntouched(t)
 		})
 	}
+}
+
+// faultTarget is a mutating call to fault, and its position among its
+// step's calls of its operation.
+type faultTarget struct {
+	call awsproxy.Call
+	nth  int
+}
+
+// faultTargets are the distinct mutating calls of a clean run, by step
+// and operation (an operation two steps make is faulted once per step,
+// at that step's first call of it): a new step or call is covered without
+// editing the fault tests.
+func faultTargets(calls []awsproxy.Call) []faultTarget {
+	var targets []faultTarget
+	seen := map[string]bool{}
+	count := map[string]int{}
+	for _, c := range calls {
+		key := c.Caller + " " + opName(c)
+		count[key]++
+		if !seen[key] {
+			seen[key] = true
+			targets = append(targets, faultTarget{call: c, nth: count[key]})
+		}
+	}
+
+	return targets
 }
 
 func requireFaultInjected(t *testing.T, w *world, op awsproxy.Call) {

@@ -19,8 +19,18 @@ import (
 )
 
 // DeleteCreatedBy deletes the certificates that execution requested for load
-// balancer lbName (by their tags), then their validation CNAMEs in zone
-// hostedZoneID ("" with another DNS provider: nothing to delete there).
+// balancer lbName (by their tags, ownership.Owns), then their validation
+// CNAMEs in zone hostedZoneID ("" with another DNS provider: nothing to
+// delete there).
+//
+// An empty execution means any execution of lbName: the DeleteLoadBalancer
+// workflow deletes every certificate autostop requested for the load
+// balancer, whichever execution requested it (a rollback always names its
+// own execution). The validation records carry no ownership of their own:
+// they are matched by the name and value the deleted certificates needed,
+// so the scope of the certificates is theirs too. Certificates of another
+// load balancer, imported ones and those without autostop's tags are never
+// deleted.
 //
 // A certificate still in use (a listener uses it, or released it moments
 // ago: AWS answers ResourceInUse for up to ~10 minutes) is left with a
@@ -55,7 +65,7 @@ func DeleteCreatedBy(ctx context.Context, c Clients, lbName, execution, hostedZo
 		if err != nil {
 			return deleted, left, fmt.Errorf("list tags of certificate %s: %w", arn, err)
 		}
-		if !ownership.CreatedBy(tagMap(out.Tags), lbName, execution) {
+		if !ownership.Owns(tagMap(out.Tags), lbName, execution) {
 			continue
 		}
 
@@ -101,7 +111,7 @@ func DeleteCreatedBy(ctx context.Context, c Clients, lbName, execution, hostedZo
 
 			continue
 		}
-		removed, err := deleteRecord(ctx, c.Route53, hostedZoneID, execution, r)
+		removed, err := deleteRecord(ctx, c.Route53, hostedZoneID, changeComment(lbName, execution), r)
 		if err != nil {
 			left = append(left, step.Resource{Kind: kindRecord, ID: recordID(r.Name), Action: step.Created})
 			errs = append(errs, err)
@@ -211,9 +221,20 @@ func stillNeeded(ctx context.Context, a ACM, summaries []acmtypes.CertificateSum
 	return needed, unsure
 }
 
+// changeComment describes the removal of a validation record: a rollback
+// names its execution, the load balancer's deletion (execution "") the
+// load balancer.
+func changeComment(lbName, execution string) string {
+	if execution == "" {
+		return "autostop: deletion of load balancer " + lbName + ": an ACM validation record"
+	}
+
+	return "autostop " + execution + ": rollback of an ACM validation record"
+}
+
 // deleteRecord removes a validation CNAME from the zone when it is there
 // with the value r names. removed is false when it was not there.
-func deleteRecord(ctx context.Context, r53 Route53, zone, execution string, r step.Record) (removed bool, err error) {
+func deleteRecord(ctx context.Context, r53 Route53, zone, comment string, r step.Record) (removed bool, err error) {
 	sets, err := dns.RecordSetsAt(ctx, r53, zone, r.Name)
 	var nz *r53types.NoSuchHostedZone
 	if errors.As(err, &nz) {
@@ -231,7 +252,7 @@ func deleteRecord(ctx context.Context, r53 Route53, zone, execution string, r st
 		_, err := r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
 			HostedZoneId: aws.String(zone),
 			ChangeBatch: &r53types.ChangeBatch{
-				Comment: aws.String("autostop " + execution + ": rollback of an ACM validation record"),
+				Comment: aws.String(comment),
 				Changes: []r53types.Change{{Action: r53types.ChangeActionDelete, ResourceRecordSet: rrs}},
 			},
 		})

@@ -30,6 +30,9 @@ func TestDeleteCreatedBy(t *testing.T) {
 	tests := []struct {
 		name string
 		zone string
+		// anyExecution deletes for the load balancer's deletion (execution
+		// ""), not for exec-1's rollback.
+		anyExecution bool
 		// setup returns the ARNs that must be deleted and those that must stay.
 		setup       func(a *fakeACM, r53 *dnstest.Route53) (gone, kept []string)
 		wantRecord  bool // the validation record is still in the zone afterwards
@@ -108,6 +111,51 @@ func TestDeleteCreatedBy(t *testing.T) {
 			wantInUse:  true,
 		},
 		{
+			name: "any execution: both executions' certificates and the record; other load balancers', foreign and imported untouched",
+			zone: zone, anyExecution: true,
+			setup: func(a *fakeACM, r53 *dnstest.Route53) ([]string, []string) {
+				putRecord(r53, *rec.Value)
+				gone := []string{
+					a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusPendingValidation, names, mine),
+					a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, []string{"*.other.example.test"}, ownership.Tags("web", "exec-0", nil)),
+				}
+				kept := []string{
+					a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, []string{"*.x.example.test"}, ownership.Tags("api", "exec-1", nil)),
+					a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, []string{"*.y.example.test"}, map[string]string{"team": "x"}),
+					a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, []string{"*.z.example.test"},
+						map[string]string{ownership.LoadBalancerKey: "web", ownership.ExecutionKey: "exec-1"}), // no managed-by: not autostop's
+					a.add(acmtypes.CertificateTypeImported, acmtypes.CertificateStatusIssued, names, mine),
+					a.add(acmtypes.CertificateTypeImported, acmtypes.CertificateStatusIssued, names, nil),
+				}
+				return gone, kept
+			},
+			wantDeleted: 3, // two certificates, one record
+		},
+		{
+			name: "any execution: another load balancer's certificate of the domain needs the shared record: kept",
+			zone: zone, anyExecution: true,
+			setup: func(a *fakeACM, r53 *dnstest.Route53) ([]string, []string) {
+				putRecord(r53, *rec.Value)
+				return []string{a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, names, ownership.Tags("web", "exec-0", nil))},
+					[]string{a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, []string{domain}, ownership.Tags("api", "exec-1", nil))}
+			},
+			wantRecord:  true,
+			wantDeleted: 1,
+		},
+		{
+			name: "any execution: in use: certificate and record left, waiting",
+			zone: zone, anyExecution: true,
+			setup: func(a *fakeACM, r53 *dnstest.Route53) ([]string, []string) {
+				putRecord(r53, *rec.Value)
+				arn := a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, names, ownership.Tags("web", "exec-0", nil))
+				a.certs[arn].inUse = 1
+				return nil, []string{arn}
+			},
+			wantRecord: true,
+			wantLeft:   []string{"certificate"},
+			wantInUse:  true,
+		},
+		{
 			name: "other DNS: certificate only",
 			zone: "",
 			setup: func(a *fakeACM, r53 *dnstest.Route53) ([]string, []string) {
@@ -122,7 +170,11 @@ func TestDeleteCreatedBy(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a, r53 := newFakeACM(), dnstest.New(zone)
 			gone, kept := tt.setup(a, r53)
-			deleted, left, err := DeleteCreatedBy(context.Background(), Clients{ACM: a, Route53: r53}, "web", "exec-1", tt.zone)
+			execution := "exec-1"
+			if tt.anyExecution {
+				execution = ""
+			}
+			deleted, left, err := DeleteCreatedBy(context.Background(), Clients{ACM: a, Route53: r53}, "web", execution, tt.zone)
 			inUse, rest := steperr.SplitInUse(err)
 			if rest != nil || (len(inUse) > 0) != tt.wantInUse {
 				t.Fatalf("DeleteCreatedBy: %v (want in use: %v)", err, tt.wantInUse)
@@ -189,5 +241,58 @@ func TestDeleteCreatedByInUseThenFree(t *testing.T) {
 	deleted, left, err := DeleteCreatedBy(context.Background(), c, "web", "exec-1", zone)
 	if err != nil || len(left) != 0 || len(deleted) != 2 {
 		t.Fatalf("second pass: deleted %v left %v err %v; want certificate and record", deleted, left, err)
+	}
+}
+
+// TestDeleteCreatedByAnyExecutionRecords: with an empty execution (the
+// DeleteLoadBalancer workflow) the validation records of every execution's
+// certificates go with them; another load balancer's and a foreign
+// certificate's records stay.
+func TestDeleteCreatedByAnyExecutionRecords(t *testing.T) {
+	a, r53 := newFakeACM(), dnstest.New(zone)
+	cert := func(base string, tags map[string]string) (arn, record string) {
+		arn = a.add(acmtypes.CertificateTypeAmazonIssued, acmtypes.CertificateStatusIssued, []string{"*." + base, base}, tags)
+		rec := validation(base)
+		r53.Put(zone, r53types.ResourceRecordSet{Name: rec.Name, Type: r53types.RRTypeCname, TTL: aws.Int64(300),
+			ResourceRecords: []r53types.ResourceRecord{{Value: rec.Value}}})
+
+		return arn, *rec.Name
+	}
+	first, firstRec := cert("old.example.test", ownership.Tags("web", "exec-0", nil))
+	second, secondRec := cert(domain, ownership.Tags("web", "exec-1", nil))
+	api, apiRec := cert("api.example.test", ownership.Tags("api", "exec-1", nil))
+	foreign, foreignRec := cert("foreign.example.test", map[string]string{"team": "x"})
+
+	deleted, left, err := DeleteCreatedBy(context.Background(), Clients{ACM: a, Route53: r53}, "web", "", zone)
+	if err != nil || len(left) != 0 {
+		t.Fatalf("deleted %v, left %v, err %v", deleted, left, err)
+	}
+	var got []string
+	for _, r := range deleted {
+		if r.Action != step.Deleted {
+			t.Errorf("deleted resource %+v has action %q", r, r.Action)
+		}
+		got = append(got, r.ID)
+	}
+	slices.Sort(got)
+	want := []string{first, second, recordID(firstRec), recordID(secondRec)}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("deleted %v, want %v", got, want)
+	}
+	for _, arn := range []string{first, second} {
+		if _, ok := a.certs[arn]; ok {
+			t.Errorf("certificate %s not deleted", arn)
+		}
+	}
+	for _, arn := range []string{api, foreign} {
+		if _, ok := a.certs[arn]; !ok {
+			t.Errorf("certificate %s deleted, must stay", arn)
+		}
+	}
+	for name, want := range map[string]bool{firstRec: false, secondRec: false, apiRec: true, foreignRec: true} {
+		if got := r53.Get(zone, name, r53types.RRTypeCname) != nil; got != want {
+			t.Errorf("record %s present = %v, want %v", name, got, want)
+		}
 	}
 }

@@ -16,8 +16,12 @@ import (
 // DeleteCreatedBy removes the "*.<domain>" records that execution wrote for
 // load balancer lbName in zone zoneID: the alias A/AAAA records and the TXT
 // ownership record, in one change batch, and only when the TXT record names
-// this load balancer and this execution. Records that are not there count as
-// done; records of anyone else are not touched and not reported. Records
+// this load balancer and this execution (ownership.OwnsTXT). An empty
+// execution means any execution of lbName: the DeleteLoadBalancer workflow
+// deletes everything autostop wrote for the load balancer, whichever
+// execution wrote it (a rollback always names its own execution). Records
+// that are not there count as done; records of anyone else (another load
+// balancer, no ownership record) are not touched and not reported. Records
 // that are ours but that autostop does not delete (a non-alias address
 // record beside our TXT record: someone changed it) are returned in left.
 //
@@ -61,7 +65,7 @@ func deleteOnce(ctx context.Context, r53 Route53, lbName, execution, zoneID, wil
 	if len(values) != 1 {
 		return nil, nil, nil // not a record autostop writes (it writes one value)
 	}
-	if lb, exec, ok := ownership.ParseTXT(values[0]); !ok || lb != lbName || exec != execution {
+	if !ownership.OwnsTXT(values[0], lbName, execution) {
 		return nil, nil, nil
 	}
 
@@ -97,7 +101,7 @@ func deleteOnce(ctx context.Context, r53 Route53, lbName, execution, zoneID, wil
 	if _, err := r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
 		HostedZoneId: aws.String(zoneID),
 		ChangeBatch: &r53types.ChangeBatch{
-			Comment: aws.String(fmt.Sprintf("autostop %s: rollback of %s", execution, wildcard)),
+			Comment: aws.String(changeComment(lbName, execution, wildcard)),
 			Changes: changes,
 		},
 	}); err != nil {
@@ -112,4 +116,14 @@ func deleteOnce(ctx context.Context, r53 Route53, lbName, execution, zoneID, wil
 	}
 
 	return deleted, left, nil
+}
+
+// changeComment describes a deletion's change batch: a rollback names its
+// execution, the load balancer's deletion (execution "") the load balancer.
+func changeComment(lbName, execution, wildcard string) string {
+	if execution == "" {
+		return fmt.Sprintf("autostop: deletion of load balancer %s: %s", lbName, wildcard)
+	}
+
+	return fmt.Sprintf("autostop %s: rollback of %s", execution, wildcard)
 }

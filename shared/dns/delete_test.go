@@ -18,12 +18,15 @@ func TestDeleteCreatedBy(t *testing.T) {
 	plainA := r53types.ResourceRecordSet{Name: aws.String(wildcard), Type: r53types.RRTypeA, TTL: aws.Int64(60),
 		ResourceRecords: []r53types.ResourceRecord{{Value: aws.String("192.0.2.1")}}}
 	tests := []struct {
-		name        string
-		zone        string
-		seed        []r53types.ResourceRecordSet
-		wantDeleted []string
-		wantLeft    []string
-		wantKept    []r53types.RRType
+		name string
+		zone string
+		// anyExecution deletes for the load balancer's deletion (execution
+		// ""), not for exec-1's rollback.
+		anyExecution bool
+		seed         []r53types.ResourceRecordSet
+		wantDeleted  []string
+		wantLeft     []string
+		wantKept     []r53types.RRType
 	}{
 		{
 			name:        "ours: A, AAAA and TXT in one batch",
@@ -57,6 +60,38 @@ func TestDeleteCreatedBy(t *testing.T) {
 			wantLeft:    []string{wildcard + " A", wildcard + " TXT"},
 			wantKept:    []r53types.RRType{r53types.RRTypeA, r53types.RRTypeTxt},
 		},
+		{
+			name: "any execution: this execution's", zone: zone, anyExecution: true,
+			seed:        []r53types.ResourceRecordSet{aliasSet(r53types.RRTypeA, albDNS), aliasSet(r53types.RRTypeAaaa, albDNS), txtSet(mine)},
+			wantDeleted: []string{wildcard + " A", wildcard + " AAAA", wildcard + " TXT"},
+		},
+		{
+			name: "any execution: an earlier execution's too", zone: zone, anyExecution: true,
+			seed:        []r53types.ResourceRecordSet{aliasSet(r53types.RRTypeA, albDNS), txtSet(ownership.TXTValue("web", "exec-0"))},
+			wantDeleted: []string{wildcard + " A", wildcard + " TXT"},
+		},
+		{
+			name: "any execution: another load balancer's untouched", zone: zone, anyExecution: true,
+			seed:     []r53types.ResourceRecordSet{aliasSet(r53types.RRTypeA, albDNS), txtSet(ownership.TXTValue("api", "exec-1"))},
+			wantKept: []r53types.RRType{r53types.RRTypeA, r53types.RRTypeTxt},
+		},
+		{
+			name: "any execution: foreign records untouched", zone: zone, anyExecution: true,
+			seed:     []r53types.ResourceRecordSet{aliasSet(r53types.RRTypeA, albDNS), txtSet(`"heritage=external-dns,external-dns/owner=web"`)},
+			wantKept: []r53types.RRType{r53types.RRTypeA, r53types.RRTypeTxt},
+		},
+		{
+			name: "any execution: foreign A without TXT untouched", zone: zone, anyExecution: true,
+			seed:     []r53types.ResourceRecordSet{aliasSet(r53types.RRTypeA, albDNS)},
+			wantKept: []r53types.RRType{r53types.RRTypeA},
+		},
+		{
+			name: "any execution: a plain A beside an earlier execution's TXT is left", zone: zone, anyExecution: true,
+			seed:        []r53types.ResourceRecordSet{plainA, aliasSet(r53types.RRTypeAaaa, albDNS), txtSet(ownership.TXTValue("web", "exec-0"))},
+			wantDeleted: []string{wildcard + " AAAA"},
+			wantLeft:    []string{wildcard + " A", wildcard + " TXT"},
+			wantKept:    []r53types.RRType{r53types.RRTypeA, r53types.RRTypeTxt},
+		},
 		{name: "nothing there: done", zone: zone},
 		{name: "zone gone: done", zone: "ZGONE"},
 		{name: "other DNS (no zone): nothing to do", zone: ""},
@@ -67,7 +102,11 @@ func TestDeleteCreatedBy(t *testing.T) {
 			for _, s := range tt.seed {
 				r53.Put(zone, s)
 			}
-			deleted, left, err := DeleteCreatedBy(context.Background(), Clients{Route53: r53}, "web", "exec-1", tt.zone, domain)
+			execution := "exec-1"
+			if tt.anyExecution {
+				execution = ""
+			}
+			deleted, left, err := DeleteCreatedBy(context.Background(), Clients{Route53: r53}, "web", execution, tt.zone, domain)
 			if err != nil {
 				t.Fatalf("DeleteCreatedBy: %v", err)
 			}

@@ -68,11 +68,20 @@ func Timeline(events []types.HistoryEvent) []Entry {
 			current = len(out) - 1
 			inputs[current] = aws.ToString(d.Input)
 		case e.StateExitedEventDetails != nil:
-			if current < 0 || out[current].State != aws.ToString(e.StateExitedEventDetails.Name) {
+			// The state that exits is the last one of that name still
+			// open: a Map or Parallel state exits after the states inside
+			// it.
+			name := aws.ToString(e.StateExitedEventDetails.Name)
+			i := current
+			for i >= 0 && (out[i].State != name || !out[i].Exited.IsZero()) {
+				i--
+			}
+			if i < 0 {
 				continue
 			}
-			out[current].Exited = aws.ToTime(e.Timestamp)
-			out[current].Resources = added(inputs[current], aws.ToString(e.StateExitedEventDetails.Output))
+			current = i
+			out[i].Exited = aws.ToTime(e.Timestamp)
+			out[i].Resources = added(inputs[i], aws.ToString(e.StateExitedEventDetails.Output))
 		case current >= 0 && IsScheduled(e.Type):
 			out[current].Attempts++
 		case current >= 0:

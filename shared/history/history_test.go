@@ -100,6 +100,21 @@ func TestTimeline(t *testing.T) {
 			},
 		},
 		{
+			name: "a Map state exits after the state inside it",
+			h: newEvents().
+				enter("Map", "DetachRules", `{}`).
+				enter("Task", "DetachRule", `{}`).attempt(time.Second, "").
+				exit("Task", "DetachRule", 0, `{"deleted":[`+rec+`]}`).
+				exit("Map", "DetachRules", time.Second, `{}`).
+				enter("Task", "DeleteDNS", `{}`),
+			want: []Entry{
+				{State: "DetachRules", Type: "Map", Entered: t0, Exited: t0.Add(2 * time.Second)},
+				{State: "DetachRule", Type: "Task", Entered: t0, Exited: t0.Add(time.Second), Attempts: 1,
+					Resources: []step.Resource{{Kind: "record", ID: "*.d A", Action: "created"}}},
+				{State: "DeleteDNS", Type: "Task", Entered: t0.Add(2 * time.Second)},
+			},
+		},
+		{
 			name: "no events",
 			h:    newEvents(),
 		},

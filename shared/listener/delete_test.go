@@ -64,6 +64,22 @@ func TestDeleteCreatedBy(t *testing.T) {
 			wantErr:  true,
 		},
 		{
+			name: "any execution: every execution's listeners of the load balancer", lb: lbARN, execution: "",
+			wantDeleted: func(id ids) []string { return []string{id.mine443, id.mine80, id.earlier} },
+		},
+		{
+			name: "any execution: a failed delete is left and reported", lb: lbARN, execution: "",
+			prepare: func(f *fakeELB, _ ids) {
+				f.fail["DeleteListener"] = &types.ResourceInUseException{Message: aws.String("in use")}
+			},
+			wantLeft: func(id ids) []string { return []string{id.mine443, id.mine80, id.earlier} },
+			wantErr:  true,
+		},
+		{
+			name: "any execution: load balancer already gone", lb: lbARN, execution: "",
+			prepare: func(f *fakeELB, _ ids) { delete(f.lbs, lbARN) },
+		},
+		{
 			name: "describe tags fails", lb: lbARN, execution: "exec-1",
 			prepare: func(f *fakeELB, _ ids) { f.fail["DescribeTags"] = errors.New("boom") },
 			wantErr: true,
@@ -97,9 +113,12 @@ func TestDeleteCreatedBy(t *testing.T) {
 			if got := resourceIDs(left, step.Created); !slices.Equal(got, wantLeft) {
 				t.Errorf("left = %v, want %v", got, wantLeft)
 			}
+			// Another load balancer's and a foreign listener stay, whatever
+			// the execution; another execution's unless the scope is the
+			// whole load balancer.
 			for _, arn := range []string{id.earlier, id.foreignL, id.otherLB} {
-				if f.find(arn) < 0 {
-					t.Errorf("listener %s not created by this execution was deleted", arn)
+				if f.find(arn) < 0 && !slices.Contains(wantDeleted, arn) {
+					t.Errorf("listener %s out of scope was deleted", arn)
 				}
 			}
 			for _, arn := range wantDeleted {

@@ -11,11 +11,12 @@ import (
 )
 
 // Tags that remember, on a listener an execution changed, what it was
-// before, so that execution's rollback can put it back (an HTTP listener
-// that started redirecting to a new HTTPS listener must forward again when
-// that HTTPS listener is deleted). They are written before ModifyListener
-// and stay afterwards as a record of the last change. Tag values are at
-// most 256 characters, so each part has its own tag.
+// before, so that execution's rollback, or the load balancer's deletion,
+// can put it back (an HTTP listener that started redirecting to a new
+// HTTPS listener must forward again when that HTTPS listener is deleted).
+// They are written before ModifyListener and stay afterwards as a record
+// of the last change. Tag values are at most 256 characters, so each part
+// has its own tag.
 const (
 	// ModifiedByKey names the execution that last modified the listener.
 	ModifiedByKey        = "autostop:modified-by"
@@ -97,13 +98,15 @@ func previousListener(arn string, port int32, tags map[string]string) (*elbv2.Mo
 }
 
 // restoreModifiedBy puts back the listeners of lbARN that execution
-// modified (their ModifiedByKey tag), then drops the previous-* tags.
+// modified (their ModifiedByKey tag), then drops the previous-* tags. An
+// empty execution puts back every listener carrying ModifiedByKey, whatever
+// execution it names (the DeleteLoadBalancer workflow: see DeleteCreatedBy).
 func restoreModifiedBy(ctx context.Context, api ELBv2, listeners []types.Listener, tags map[string]map[string]string, execution string) (restored []string, failed map[string]error) {
 	failed = map[string]error{}
 	for _, l := range listeners {
 		arn := aws.ToString(l.ListenerArn)
 		t, ok := tags[arn]
-		if !ok || t[ModifiedByKey] != execution {
+		if !ok || !modifiedBy(t, execution) {
 			continue
 		}
 		in, err := previousListener(arn, aws.ToInt32(l.Port), t)
@@ -128,4 +131,15 @@ func restoreModifiedBy(ctx context.Context, api ELBv2, listeners []types.Listene
 	}
 
 	return restored, failed
+}
+
+// modifiedBy reports whether a listener's tags say execution modified it;
+// for an empty execution, whether any execution did.
+func modifiedBy(tags map[string]string, execution string) bool {
+	by, ok := tags[ModifiedByKey]
+	if execution == "" {
+		return ok
+	}
+
+	return ok && by == execution
 }

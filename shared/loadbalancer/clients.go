@@ -2,7 +2,9 @@
 // load balancer spec asks for: it finds the ALB by name (ours by tag),
 // adopts one by ARN when asked, or creates it, with a default security group
 // allowing HTTP and HTTPS when the spec names none. Delete functions remove
-// only what one execution created.
+// only what one execution created or, with an empty execution (the
+// DeleteLoadBalancer workflow), what any execution created for the load
+// balancer; never an adopted ALB.
 //
 // The logic depends on narrow interfaces over the SDK clients, so tests use
 // fakes and the functions use the real clients.

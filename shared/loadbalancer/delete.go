@@ -16,10 +16,17 @@ import (
 )
 
 // DeleteCreatedBy deletes the ALB named lbName and its default security
-// group autostop-<lbName>, each only if its tags say execution created it:
-// never an adopted ALB, never one another execution created, never anything
-// that is not autostop's. "Not found" counts as done, so a second call is a
-// no-op. It is the rollback of Ensure.
+// group autostop-<lbName>, each only if its tags say execution created it
+// (ownership.Owns): never an adopted ALB, never one another execution
+// created, never anything that is not autostop's. "Not found" counts as
+// done, so a second call is a no-op. It is the rollback of Ensure.
+//
+// An empty execution means any execution of lbName: the DeleteLoadBalancer
+// workflow deletes the ALB and group autostop created for the load
+// balancer, whichever execution created them (the security groups are then
+// looked up by the load balancer's tag instead of the execution's). An
+// adopted ALB carries no autostop tags and is never deleted, nor is
+// anything of another load balancer's.
 //
 // deleted lists what this call removed; left lists what this execution
 // created and is still there. err joins every failure (so steperr can tell
@@ -44,7 +51,7 @@ func DeleteCreatedBy(ctx context.Context, c Clients, lbName, execution string) (
 			// Gone since we looked.
 		case err != nil:
 			return nil, nil, err
-		case ownership.CreatedBy(tags, lbName, execution):
+		case ownership.Owns(tags, lbName, execution):
 			if err := deleteLoadBalancer(ctx, c.ELBv2, arn); err != nil {
 				lbLeft = true
 				left = append(left, res)
@@ -57,13 +64,12 @@ func DeleteCreatedBy(ctx context.Context, c Clients, lbName, execution string) (
 	}
 
 	name := DefaultSecurityGroupName(lbName)
-	groups, err := findGroups(ctx, c.EC2, name, "",
-		ec2types.Filter{Name: aws.String("tag:" + ownership.ExecutionKey), Values: []string{execution}})
+	groups, err := findGroups(ctx, c.EC2, name, "", scopeFilter(lbName, execution))
 	if err != nil {
 		return deleted, left, errors.Join(append(errs, err)...)
 	}
 	for _, g := range groups {
-		if !ownership.CreatedBy(groupTags(g), lbName, execution) {
+		if !ownership.Owns(groupTags(g), lbName, execution) {
 			continue
 		}
 		id := aws.ToString(g.GroupId)
@@ -85,6 +91,17 @@ func DeleteCreatedBy(ctx context.Context, c Clients, lbName, execution string) (
 	}
 
 	return deleted, left, errors.Join(errs...)
+}
+
+// scopeFilter narrows a security group listing to execution's groups, or,
+// for an empty execution, to the load balancer's (the tags are checked
+// again on the results).
+func scopeFilter(lbName, execution string) ec2types.Filter {
+	if execution == "" {
+		return ec2types.Filter{Name: aws.String("tag:" + ownership.LoadBalancerKey), Values: []string{lbName}}
+	}
+
+	return ec2types.Filter{Name: aws.String("tag:" + ownership.ExecutionKey), Values: []string{execution}}
 }
 
 // deleteLoadBalancer deletes arn. The ALB may take a while to go; its

@@ -21,14 +21,17 @@ func TestDeleteCreatedBy(t *testing.T) {
 	}
 
 	tests := []struct {
-		name        string
-		setup       func(f *fakeAWS)
-		wantDeleted []string // kinds
-		wantLeft    []string
-		wantErr     string
-		wantMut     []string
-		wantLBs     int
-		wantGroups  int
+		name  string
+		setup func(f *fakeAWS)
+		// anyExecution deletes for the load balancer's deletion (execution
+		// ""), not for testExec's rollback.
+		anyExecution bool
+		wantDeleted  []string // kinds
+		wantLeft     []string
+		wantErr      string
+		wantMut      []string
+		wantLBs      int
+		wantGroups   int
 	}{
 		{
 			name:        "what this execution created",
@@ -108,6 +111,70 @@ func TestDeleteCreatedBy(t *testing.T) {
 			setup: func(*fakeAWS) {},
 		},
 		{
+			name: "any execution: the ALB of one execution and the group of another",
+			setup: func(f *fakeAWS) {
+				sg := f.addGroup("autostop-web", testVPC, ours(testExec), webRules(anyIPv4)...)
+				f.addLB("web", "internet-facing", "ipv4", testSubnets, []string{sg}, ours("exec-0"))
+			},
+			anyExecution: true,
+			wantDeleted:  []string{"load-balancer", "security-group"},
+			wantMut:      []string{"DeleteLoadBalancer", "DeleteSecurityGroup"},
+		},
+		{
+			name: "any execution: groups of two executions in two VPCs",
+			setup: func(f *fakeAWS) {
+				f.addGroup("autostop-web", testVPC, ours("exec-0"))
+				f.addGroup("autostop-web", "vpc-other", ours(testExec))
+			},
+			anyExecution: true,
+			wantDeleted:  []string{"security-group", "security-group"},
+			wantMut:      []string{"DeleteSecurityGroup", "DeleteSecurityGroup"},
+		},
+		{
+			name: "any execution: an adopted ALB stays, autostop's group goes, foreign and other load balancers' groups stay",
+			setup: func(f *fakeAWS) {
+				f.addLB("web", "internet-facing", "ipv4", testSubnets, []string{"sg-theirs"}, map[string]string{"team": "x"})
+				f.addGroup("autostop-web", testVPC, ours("exec-0"))
+				f.addGroup("autostop-web", "vpc-foreign", map[string]string{"team": "x"})
+				f.addGroup("autostop-web", "vpc-api", ownership.Tags("api", testExec, nil))
+			},
+			anyExecution: true,
+			wantDeleted:  []string{"security-group"},
+			wantMut:      []string{"DeleteSecurityGroup"},
+			wantLBs:      1,
+			wantGroups:   2,
+		},
+		{
+			name: "any execution: an ALB of the name tagged for another load balancer stays",
+			setup: func(f *fakeAWS) {
+				f.addLB("web", "internet-facing", "ipv4", testSubnets, []string{"sg-theirs"}, ownership.Tags("api", "exec-0", nil))
+			},
+			anyExecution: true,
+			wantLBs:      1,
+		},
+		{
+			name: "any execution: an ALB that is not autostop's (no managed-by tag) stays",
+			setup: func(f *fakeAWS) {
+				f.addLB("web", "internet-facing", "ipv4", testSubnets, []string{"sg-theirs"},
+					map[string]string{ownership.LoadBalancerKey: "web", ownership.ExecutionKey: testExec})
+			},
+			anyExecution: true,
+			wantLBs:      1,
+		},
+		{
+			name: "any execution: a group AWS still holds waits",
+			setup: func(f *fakeAWS) {
+				created("exec-0")(f)
+				f.busy = 1
+			},
+			anyExecution: true,
+			wantDeleted:  []string{"load-balancer"},
+			wantLeft:     []string{"security-group"},
+			wantErr:      "StillInUse",
+			wantMut:      []string{"DeleteLoadBalancer", "DeleteSecurityGroup"},
+			wantGroups:   1,
+		},
+		{
 			name: "already deleted meanwhile: not found counts as done",
 			setup: func(f *fakeAWS) {
 				created(testExec)(f)
@@ -124,7 +191,11 @@ func TestDeleteCreatedBy(t *testing.T) {
 			tt.setup(f)
 			f.calls = nil
 
-			deleted, left, err := DeleteCreatedBy(context.Background(), f.clients(), "web", testExec)
+			execution := testExec
+			if tt.anyExecution {
+				execution = ""
+			}
+			deleted, left, err := DeleteCreatedBy(context.Background(), f.clients(), "web", execution)
 			got := errName(err)
 			if inUse, rest := steperr.SplitInUse(err); len(inUse) > 0 && rest == nil {
 				got = "StillInUse"

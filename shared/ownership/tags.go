@@ -66,6 +66,31 @@ func CreatedBy(tags map[string]string, lb, execution string) bool {
 	return OwnedByLoadBalancer(tags, lb) && tags[ExecutionKey] == execution
 }
 
+// Owns reports whether tags mark a resource autostop created for lb by
+// execution, or, when execution is "", by any execution: the load
+// balancer's deletion (the DeleteLoadBalancer workflow) deletes everything
+// of lb, a rollback only what its own execution created. An empty lb owns
+// nothing (a scope of "any load balancer" is never meant).
+func Owns(tags map[string]string, lb, execution string) bool {
+	switch {
+	case lb == "":
+		return false
+	case execution == "":
+		return OwnedByLoadBalancer(tags, lb)
+	default:
+		return CreatedBy(tags, lb, execution)
+	}
+}
+
+// OwnsTXT is Owns for a DNS ownership record's value (TXTValue): it names
+// lb and execution, or lb and any execution when execution is "". A value
+// that is not autostop's (ParseTXT) is never owned.
+func OwnsTXT(value, lb, execution string) bool {
+	owner, exec, ok := ParseTXT(value)
+
+	return ok && owner == lb && (execution == "" || exec == execution)
+}
+
 // TXTValue is the ownership record autostop writes beside each DNS record
 // it manages (Route 53 records carry no tags), in external-dns's style.
 func TXTValue(lb, execution string) string {

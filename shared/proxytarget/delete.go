@@ -19,8 +19,12 @@ import (
 
 // DeleteCreatedBy undoes, for the rollback, what execution created for load
 // balancer lbName: when the proxy target group carries this execution's
-// tags, it deregisters its targets and deletes the target group, then
-// tidies the alias's resource policy:
+// tags (ownership.Owns), it deregisters its targets and deletes the target
+// group, then tidies the alias's resource policy as below. An empty
+// execution means any execution of lbName: the DeleteLoadBalancer workflow
+// deletes the load balancer's proxy target group whichever execution
+// created it (a rollback always names its own execution); lbName is
+// required either way. The policy rules are the same in both cases:
 //
 //   - the load balancer's legacy statement (LegacyStatementID, made by
 //     earlier versions) is removed when present: the target group it was
@@ -34,8 +38,10 @@ import (
 //     case.
 //
 // The function, its alias and versions are shared by every load balancer
-// and never deleted. A target group of another execution or owner is left
-// alone and not reported.
+// and never deleted (by the rollback or by the load balancer's deletion).
+// A target group of another execution (for a rollback), of another load
+// balancer, or without autostop's tags is left alone and not reported, and
+// then the policy is not touched either.
 //
 // The race with a concurrent execution of another load balancer: that
 // execution creates its target group before it reads the policy (Ensure),
@@ -65,8 +71,8 @@ import (
 // still attempted.
 func DeleteCreatedBy(ctx context.Context, c Clients, cfg Config, lbName, execution string) (deleted, left []step.Resource, err error) {
 	cfg = cfg.withDefaults()
-	if lbName == "" || execution == "" {
-		return nil, nil, errors.New("delete proxy target: load balancer name and execution are required")
+	if lbName == "" {
+		return nil, nil, steperr.Invalid("delete proxy target: the load balancer name is required")
 	}
 
 	tg, err := targetgroup.Find(ctx, c.ELBv2, TargetGroupName(lbName))
@@ -81,7 +87,7 @@ func DeleteCreatedBy(ctx context.Context, c Clients, cfg Config, lbName, executi
 	if err != nil {
 		return nil, nil, err
 	}
-	if !ownership.CreatedBy(tags, lbName, execution) {
+	if !ownership.Owns(tags, lbName, execution) {
 		return nil, nil, nil
 	}
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/step"
+	"github.com/autostop/autostop/shared/steperr"
 )
 
 func inUse() error {
@@ -49,15 +50,18 @@ func TestDeleteCreatedBy(t *testing.T) {
 	legacyDeleted := step.Resource{Kind: KindLegacyPermission, ID: aliasARN + "#autostop-web", Action: step.Deleted}
 
 	tests := []struct {
-		name        string
-		setup       func(f *fake) *fakeTG
-		wantDeleted func(tg *fakeTG) []step.Resource
-		wantLeft    func(tg *fakeTG) []step.Resource
-		wantErr     bool
-		wantMut     []string
-		wantTGGone  bool
-		wantShared  bool // the shared statement still in the policy
-		wantLegacy  bool // autostop-web still in the policy
+		name  string
+		setup func(f *fake) *fakeTG
+		// anyExecution deletes for the load balancer's deletion (execution
+		// ""), not for testExec's rollback.
+		anyExecution bool
+		wantDeleted  func(tg *fakeTG) []step.Resource
+		wantLeft     func(tg *fakeTG) []step.Resource
+		wantErr      bool
+		wantMut      []string
+		wantTGGone   bool
+		wantShared   bool // the shared statement still in the policy
+		wantLegacy   bool // autostop-web still in the policy
 	}{
 		{
 			name:  "last autostop proxy target group: target, target group, shared statement",
@@ -163,6 +167,74 @@ func TestDeleteCreatedBy(t *testing.T) {
 			setup: func(f *fake) *fakeTG { return nil },
 		},
 		{
+			name:  "any execution: this execution's, the last one: target, target group, shared statement",
+			setup: provisioned(testExec), anyExecution: true,
+			wantDeleted: func(tg *fakeTG) []step.Resource {
+				return []step.Resource{target, tgDeleted(tg), sharedDeleted}
+			},
+			wantMut:    []string{"DeregisterTargets", "DeleteTargetGroup", "RemovePermission"},
+			wantTGGone: true,
+		},
+		{
+			name: "any execution: an earlier execution's, with its legacy statement; shared kept for another load balancer",
+			setup: func(f *fake) *fakeTG {
+				tg := provisioned("exec-0")(f)
+				f.grant("autostop-web", tg.arn, "")
+				another(f, "api")
+				return tg
+			},
+			anyExecution: true,
+			wantDeleted: func(tg *fakeTG) []step.Resource {
+				return []step.Resource{target, tgDeleted(tg), legacyDeleted, sharedKept}
+			},
+			wantMut:    []string{"DeregisterTargets", "DeleteTargetGroup", "RemovePermission"},
+			wantTGGone: true,
+			wantShared: true,
+		},
+		{
+			name: "any execution: a target group of the name tagged for another load balancer: untouched",
+			setup: func(f *fake) *fakeTG {
+				tg := f.addTG("web-proxy", elbtypes.TargetTypeEnumLambda, ownership.Tags("api", "exec-9", nil))
+				tg.targets = []string{aliasARN}
+				f.aliases["live"] = "1"
+				f.grant("autostop-web", tg.arn, "")
+				f.grantShared()
+				return tg
+			},
+			anyExecution: true,
+			wantShared:   true,
+			wantLegacy:   true,
+		},
+		{
+			name: "any execution: not autostop's: untouched",
+			setup: func(f *fake) *fakeTG {
+				tg := f.addTG("web-proxy", elbtypes.TargetTypeEnumLambda, map[string]string{"owner": "someone"})
+				tg.targets = []string{aliasARN}
+				f.aliases["live"] = "1"
+				f.grant("autostop-web", tg.arn, "")
+				f.grantShared()
+				return tg
+			},
+			anyExecution: true,
+			wantShared:   true,
+			wantLegacy:   true,
+		},
+		{
+			name: "any execution: still in use after every attempt: left, and it keeps the shared statement",
+			setup: func(f *fake) *fakeTG {
+				tg := provisioned("exec-0")(f)
+				f.errs["DeleteTargetGroup"] = []error{inUse(), inUse(), inUse()}
+				return tg
+			},
+			anyExecution: true,
+			wantDeleted:  func(tg *fakeTG) []step.Resource { return []step.Resource{target, sharedKept} },
+			wantLeft: func(tg *fakeTG) []step.Resource {
+				return []step.Resource{{Kind: KindTargetGroup, ID: tg.arn}}
+			},
+			wantMut:    []string{"DeregisterTargets", "DeleteTargetGroup", "DeleteTargetGroup", "DeleteTargetGroup"},
+			wantShared: true,
+		},
+		{
 			name: "half created (no permission, no target, no alias): target group only",
 			setup: func(f *fake) *fakeTG {
 				return ours(f, testLB, testExec)
@@ -222,8 +294,12 @@ func TestDeleteCreatedBy(t *testing.T) {
 			tg := tt.setup(f)
 			apiBefore, aliasBefore := f.statement("autostop-api") != nil, f.aliases["live"]
 			cfg := Config{DeleteAttempts: 3, DeleteBackoff: time.Millisecond}
+			execution := testExec
+			if tt.anyExecution {
+				execution = ""
+			}
 
-			deleted, left, err := DeleteCreatedBy(t.Context(), f.clients(), cfg, testLB, testExec)
+			deleted, left, err := DeleteCreatedBy(t.Context(), f.clients(), cfg, testLB, execution)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}
@@ -268,7 +344,7 @@ func TestDeleteCreatedBy(t *testing.T) {
 			// A second call finds nothing more to do (unless something was left).
 			if len(left) == 0 && !tt.wantErr {
 				f.calls = nil
-				deleted, left, err := DeleteCreatedBy(t.Context(), f.clients(), cfg, testLB, testExec)
+				deleted, left, err := DeleteCreatedBy(t.Context(), f.clients(), cfg, testLB, execution)
 				if err != nil || len(deleted) != 0 || len(left) != 0 || len(f.mutating()) != 0 {
 					t.Errorf("second call: deleted %v left %v err %v mutating %v", deleted, left, err, f.mutating())
 				}
@@ -313,11 +389,18 @@ func TestDeleteCreatedByStopsWithTheContext(t *testing.T) {
 	}
 }
 
-func TestDeleteCreatedByRequiresNameAndExecution(t *testing.T) {
-	if _, _, err := DeleteCreatedBy(t.Context(), newFake().clients(), Config{}, testLB, ""); err == nil {
-		t.Error("no error without an execution")
+// TestDeleteCreatedByRequiresTheName: the load balancer's name is required,
+// with or without an execution (an empty one is the load balancer's
+// deletion, not an error).
+func TestDeleteCreatedByRequiresTheName(t *testing.T) {
+	for _, execution := range []string{testExec, ""} {
+		_, _, err := DeleteCreatedBy(t.Context(), newFake().clients(), Config{}, "", execution)
+		var invalid *steperr.InvalidRequest
+		if !errors.As(err, &invalid) {
+			t.Errorf("execution %q, no load balancer name: err = %v, want InvalidRequest", execution, err)
+		}
 	}
-	if _, _, err := DeleteCreatedBy(t.Context(), newFake().clients(), Config{}, "", testExec); err == nil {
-		t.Error("no error without a load balancer name")
+	if _, _, err := DeleteCreatedBy(t.Context(), newFake().clients(), Config{}, testLB, ""); err != nil {
+		t.Errorf("no execution (the load balancer's deletion), nothing there: %v", err)
 	}
 }

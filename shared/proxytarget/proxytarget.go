@@ -25,9 +25,10 @@
 //   - the alias ARN registered as the target group's target.
 //
 // Ensure is find-or-create: a re-run makes no mutating call. DeleteCreatedBy
-// undoes what one execution created, for the rollback; it removes the
-// shared statement only when no autostop proxy target group is left in the
-// region.
+// undoes what one execution created, for the rollback, or, with an empty
+// execution, what any execution created for the load balancer, for the
+// DeleteLoadBalancer workflow; it removes the shared statement only when no
+// autostop proxy target group is left in the region.
 //
 // The proxy target group is where the load balancer's domain is recorded:
 // AttachRule finds an autostop load balancer by its listeners' default
@@ -53,6 +54,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/autostop/autostop/shared/ownership"
+	"github.com/autostop/autostop/shared/targetgroup"
 )
 
 // Fixed names.
@@ -70,8 +72,7 @@ const (
 	// parameters to the function (otherwise only the last value survives).
 	MultiValueHeadersAttr = "lambda.multi_value_headers.enabled"
 
-	targetGroupSuffix  = "-proxy"
-	maxTargetGroupName = 32
+	targetGroupSuffix = "-proxy"
 )
 
 // Config is the step's configuration, read from the environment once per
@@ -197,15 +198,10 @@ func NewClients(cfg aws.Config, region string) Clients {
 // cut to its first 26 (trailing hyphens dropped) before the suffix. Two
 // load balancers whose names share those 26 characters map to the same
 // target group name: the second one's run then finds a target group tagged
-// for another load balancer and fails with Conflict (never shares it).
-func TargetGroupName(lb string) string {
-	base := lb
-	if max := maxTargetGroupName - len(targetGroupSuffix); len(base) > max {
-		base = strings.TrimRight(base[:max], "-")
-	}
-
-	return base + targetGroupSuffix
-}
+// for another load balancer and fails with Conflict (never shares it). The
+// name is targetgroup.ProxyName's, so that targetgroup.DeleteOwnedBy
+// leaves the proxy target group to this package.
+func TargetGroupName(lb string) string { return targetgroup.ProxyName(lb) }
 
 // SharedStatementID is the id of the one statement of the alias's resource
 // policy that lets Elastic Load Balancing invoke the alias from every

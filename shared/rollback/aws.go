@@ -21,8 +21,26 @@ import (
 // AWSDeleters returns the deleters of every step, in reverse dependency
 // order: DNS records → listeners → ALB and its security group → proxy
 // target group and invoke permission → certificate (and its validation
-// records). cfg reaches AWS; each deleter uses the request's region.
+// records). cfg reaches AWS; each deleter uses the request's region. Each
+// refuses an input without an execution, as Run does, before reaching
+// AWS: the packages' delete functions take an empty execution for the
+// whole load balancer.
 func AWSDeleters(cfg aws.Config, proxy proxytarget.Config) []Deleter {
+	deleters := awsDeleters(cfg, proxy)
+	for i := range deleters {
+		del := deleters[i].Delete
+		deleters[i].Delete = func(ctx context.Context, in step.Input) ([]step.Resource, []step.Resource, error) {
+			if err := requireExecution(in); err != nil {
+				return nil, nil, err
+			}
+			return del(ctx, in)
+		}
+	}
+
+	return deleters
+}
+
+func awsDeleters(cfg aws.Config, proxy proxytarget.Config) []Deleter {
 	return []Deleter{
 		{Name: "dns records", Delete: func(ctx context.Context, in step.Input) ([]step.Resource, []step.Resource, error) {
 			if in.Spec.DNS.Provider != spec.ProviderRoute53 {

@@ -37,7 +37,15 @@ type Deleter struct {
 // When nothing waits but something is left, or the last pass still waits,
 // it returns the result with a RollbackIncomplete error naming the
 // leftovers and the original error.
+//
+// An empty in.Execution is refused with InvalidRequest before any deleter
+// runs: to the deleters it means "everything autostop created for the load
+// balancer, whatever execution created it" (the DeleteLoadBalancer
+// workflow), which a rollback must never delete.
 func Run(ctx context.Context, in step.Input, deleters []Deleter) (step.RollbackResult, error) {
+	if err := requireExecution(in); err != nil {
+		return step.RollbackResult{Deleted: []step.Resource{}, Left: []step.Resource{}, State: step.RollbackDone}, err
+	}
 	res := step.RollbackResult{Deleted: []step.Resource{}, Left: []step.Resource{}, Attempts: 1, State: step.RollbackDone}
 	if prev := in.Rollback; prev != nil {
 		res.Deleted = append(res.Deleted, prev.Deleted...)
@@ -96,4 +104,15 @@ func Run(ctx context.Context, in step.Input, deleters []Deleter) (step.RollbackR
 	}
 
 	return res, &steperr.RollbackIncomplete{Message: b.String()}
+}
+
+// requireExecution refuses a rollback without an execution: the deleters
+// would take it for the whole load balancer (see Run).
+func requireExecution(in step.Input) error {
+	if in.Execution == "" {
+		return steperr.Invalid("rollback of load balancer %q: no execution given; a rollback deletes only what its own execution created, "+
+			"and an empty execution would mean everything of the load balancer", in.Spec.Name)
+	}
+
+	return nil
 }

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/autostop/autostop/shared/proxytarget"
 	"github.com/autostop/autostop/shared/step"
 	"github.com/autostop/autostop/shared/steperr"
 )
@@ -190,5 +193,42 @@ func TestRunWaits(t *testing.T) {
 				t.Fatalf("err = %v, want RollbackIncomplete with %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestRunRefusesAnEmptyExecution: to the deleters an empty execution is the
+// whole load balancer (the DeleteLoadBalancer workflow), so a rollback
+// without one calls none of them.
+func TestRunRefusesAnEmptyExecution(t *testing.T) {
+	var calls []string
+	deleters := []Deleter{deleter("dns", nil, nil, nil, &calls), deleter("lb", nil, nil, nil, &calls)}
+	in := step.Input{Error: &step.Error{Error: "Conflict", Cause: "record exists"}, Timing: step.Timing{RollbackMaxAttempts: 3}}
+	in.Spec.Name = "web"
+	for _, prev := range []*step.RollbackResult{nil, {Attempts: 1, State: step.RollbackWaiting}} {
+		in.Rollback = prev
+		res, err := Run(context.Background(), in, deleters)
+		var invalid *steperr.InvalidRequest
+		if !errors.As(err, &invalid) || !strings.Contains(err.Error(), "no execution") {
+			t.Fatalf("err = %v, want InvalidRequest naming the missing execution", err)
+		}
+		if len(calls) != 0 || len(res.Deleted) != 0 || len(res.Left) != 0 || len(res.Waiting) != 0 {
+			t.Fatalf("calls %v, result %+v: want no deleter called, nothing reported", calls, res)
+		}
+	}
+}
+
+// TestAWSDeletersRefuseAnEmptyExecution: called outside Run, each AWS
+// deleter refuses an empty execution too, before it reaches AWS (the
+// configuration here has no credentials and no endpoint).
+func TestAWSDeletersRefuseAnEmptyExecution(t *testing.T) {
+	in := step.Input{}
+	in.Spec.Name = "web"
+	in.Spec.Region = "us-east-1"
+	for _, d := range AWSDeleters(aws.Config{}, proxytarget.Config{}) {
+		deleted, left, err := d.Delete(context.Background(), in)
+		var invalid *steperr.InvalidRequest
+		if !errors.As(err, &invalid) || len(deleted)+len(left) != 0 {
+			t.Errorf("%s: deleted %v left %v err %v, want InvalidRequest", d.Name, deleted, left, err)
+		}
 	}
 }

@@ -43,6 +43,11 @@ type AccessDenied struct{ Message string }
 // execution created; the message lists what is left and the original error.
 type RollbackIncomplete struct{ Message string }
 
+// DeletionIncomplete: a load balancer's deletion could not delete
+// everything autostop created for it; the message lists what is left and
+// why. Running the deletion again finishes the job.
+type DeletionIncomplete struct{ Message string }
+
 // NotReady: a workload did not become ready within its bound (instances
 // not running, targets not healthy). Not retried: the wake ends and the
 // next request starts another.
@@ -118,9 +123,10 @@ func (e *NotStopped) Error() string     { return e.Message }
 func (e *NotPropagated) Error() string  { return e.Message }
 
 func (e *RollbackIncomplete) Error() string { return e.Message }
+func (e *DeletionIncomplete) Error() string { return e.Message }
 
 // Names lists every error name a step can fail with.
-var Names = []string{"InvalidRequest", "Conflict", "NotFound", "Throttled", "AccessDenied", "Internal", "RollbackIncomplete", "NotReady", "NotStopped", "NotPropagated"}
+var Names = []string{"InvalidRequest", "Conflict", "NotFound", "Throttled", "AccessDenied", "Internal", "RollbackIncomplete", "DeletionIncomplete", "NotReady", "NotStopped", "NotPropagated"}
 
 // Invalid returns an InvalidRequest error.
 func Invalid(format string, a ...any) error { return &InvalidRequest{Message: sprintf(format, a...)} }
@@ -169,6 +175,7 @@ func Map(err error) error {
 		ad  *AccessDenied
 		in  *Internal
 		ri  *RollbackIncomplete
+		di  *DeletionIncomplete
 		nr  *NotReady
 		ns  *NotStopped
 		np  *NotPropagated
@@ -189,6 +196,8 @@ func Map(err error) error {
 		return &Internal{Message: msg}
 	case errors.As(err, &ri):
 		return &RollbackIncomplete{Message: msg}
+	case errors.As(err, &di):
+		return &DeletionIncomplete{Message: msg}
 	case errors.As(err, &nr):
 		return &NotReady{Message: msg}
 	case errors.As(err, &ns):

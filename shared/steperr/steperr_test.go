@@ -36,6 +36,7 @@ func TestMap(t *testing.T) {
 		{"other AWS error", &smithy.GenericAPIError{Code: "ValidationError"}, "Internal"},
 		{"plain error", errors.New("boom"), "Internal"},
 		{"rollback incomplete", &RollbackIncomplete{Message: "left x"}, "RollbackIncomplete"},
+		{"deletion incomplete", fmt.Errorf("delete: %w", &DeletionIncomplete{Message: "left x"}), "DeletionIncomplete"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,7 +55,7 @@ func TestMap(t *testing.T) {
 }
 
 func TestNamesAreTheTypes(t *testing.T) {
-	types := []error{&InvalidRequest{}, &Conflict{}, &NotFound{}, &Throttled{}, &AccessDenied{}, &Internal{}, &RollbackIncomplete{}, &NotReady{}, &NotStopped{}, &NotPropagated{}}
+	types := []error{&InvalidRequest{}, &Conflict{}, &NotFound{}, &Throttled{}, &AccessDenied{}, &Internal{}, &RollbackIncomplete{}, &DeletionIncomplete{}, &NotReady{}, &NotStopped{}, &NotPropagated{}}
 	if len(types) != len(Names) {
 		t.Fatalf("%d types, %d names", len(types), len(Names))
 	}

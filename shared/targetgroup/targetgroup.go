@@ -1,7 +1,9 @@
 // Package targetgroup holds the target-group operations the proxy target
 // (shared/proxytarget) and the rules' instance targets (shared/ruletarget)
 // share: find by name, read tags (of any Elastic Load Balancing resource), deregister every target, delete with
-// retries while the group is still in use.
+// retries while the group is still in use; and, for the DeleteLoadBalancer
+// workflow, the deletion of every target group a load balancer owns
+// (DeleteOwnedBy).
 package targetgroup
 
 import (
