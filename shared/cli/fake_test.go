@@ -32,6 +32,10 @@ type fakeStates struct {
 
 	final     sfn.DescribeExecutionOutput
 	describes int
+	// describeErr, when set, is DescribeExecution's answer.
+	describeErr error
+	// executions are ListExecutions' answer.
+	executions []types.ExecutionListItem
 }
 
 func (f *fakeStates) ListStateMachines(_ context.Context, in *sfn.ListStateMachinesInput, _ ...func(*sfn.Options)) (*sfn.ListStateMachinesOutput, error) {
@@ -114,6 +118,9 @@ func (f *fakeStates) DescribeExecution(_ context.Context, in *sfn.DescribeExecut
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.describes++
+	if f.describeErr != nil {
+		return nil, f.describeErr
+	}
 	if len(f.batches) > 0 || f.final.Status == "" {
 		return &sfn.DescribeExecutionOutput{ExecutionArn: in.ExecutionArn, Status: types.ExecutionStatusRunning}, nil
 	}
@@ -192,4 +199,19 @@ func (h *history) failed(errName, cause string) *history {
 	return h.add(types.HistoryEventTypeExecutionFailed, 0, func(e *types.HistoryEvent) {
 		e.ExecutionFailedEventDetails = &types.ExecutionFailedEventDetails{Error: aws.String(errName), Cause: aws.String(cause)}
 	})
+}
+
+func (f *fakeStates) ListExecutions(_ context.Context, in *sfn.ListExecutionsInput, _ ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error) {
+	var out []types.ExecutionListItem
+	for _, e := range f.executions {
+		if aws.ToString(e.StateMachineArn) == aws.ToString(in.StateMachineArn) {
+			out = append(out, e)
+		}
+	}
+
+	return &sfn.ListExecutionsOutput{Executions: out}, nil
+}
+
+func (f *fakeStates) DescribeStateMachineForExecution(_ context.Context, in *sfn.DescribeStateMachineForExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeStateMachineForExecutionOutput, error) {
+	return nil, errors.New("UnknownOperationException")
 }

@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strings"
 	"time"
@@ -16,161 +13,101 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/spf13/cobra"
 
 	"github.com/autostop/autostop/shared/spec"
 )
 
-const (
-	createCommand = "autostop lb create"
-	outputText    = "text"
-	outputJSON    = "json"
-)
-
 // createFlags are `lb create`'s flags.
 type createFlags struct {
-	file, stateMachine, name, region, output string
-	local                                    bool
-	timeout                                  time.Duration
+	file, stateMachine, name string
+	timeout                  time.Duration
 }
 
-func (c *CLI) lbCreate(ctx context.Context, args []string) int {
+func (c *CLI) lbCreateCommand() *cobra.Command {
 	var f createFlags
-	fs := flag.NewFlagSet("autostop lb create", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&f.file, "f", "", "")
-	fs.StringVar(&f.file, "file", "", "")
-	fs.StringVar(&f.stateMachine, "state-machine", DefaultStateMachine, "")
-	fs.StringVar(&f.name, "name", "", "")
-	fs.BoolVar(&f.local, "local", false, "")
-	fs.StringVar(&f.region, "region", "", "")
-	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "")
-	fs.StringVar(&f.output, "output", outputText, "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(c.Stdout, lbCreateUsage)
-			return ExitOK
-		}
-		return c.usageError(createCommand, "%v", err)
+	cmd := &cobra.Command{
+		Use:   "create -f spec.json",
+		Short: "Provision (create or adopt) a load balancer from a spec",
+		Long: `Provisions the Application Load Balancer a load balancer spec describes: starts
+an execution of the autostop-provision-load-balancer state machine (validate,
+load balancer, proxy target, certificate, listeners, DNS; a failure rolls back
+what the execution created) and shows each step as it happens:
+
+  → EnsureLoadBalancer                  step started
+  ✓ EnsureLoadBalancer  0.4s            step done
+  ✗ EnsureLoadBalancer: Throttled: …    step failed (retrying, or caught: rollback)
+  ↻ WaitForLoadBalancer  check 3, next in 15s   a wait loop, one line
+
+At the end it prints the load balancer's DNS name, the wildcard record, the
+certificate, the DNS records to add at another DNS provider and which resources
+were created or adopted. With another DNS provider and an issued certificate,
+the validation record to add is printed as soon as ACM gives it.
+
+--output json prints only the execution's output JSON on stdout (a failure
+document when it fails), progress on stderr.
+
+The spec file is JSON (schema: statemachine/schema/load-balancer-spec.schema.json;
+samples, one per path: statemachine/samples/). Unknown fields are errors.
+Running it again with the same spec changes nothing that is already right.
+
+` + exitCodesHelp,
+		Example: `  # copy a sample, replace its placeholder IDs with yours
+  cp statemachine/samples/route53-existing-certificate.json web.json
+  autostop lb create -f web.json --region eu-west-1
+
+  # on the local backend ('make up' prints its IDs)
+  autostop lb create --local -f web.json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.lbCreate(cmd.Context(), f)
+		},
 	}
+	cmd.Flags().StringVarP(&f.file, "file", "f", "", `the load balancer spec (JSON); "-" reads stdin (required)`)
+	cmd.Flags().StringVar(&f.stateMachine, "state-machine", DefaultStateMachine, "the provisioning state machine, by name or ARN")
+	cmd.Flags().StringVar(&f.name, "name", "", "execution name (default cli-<lb name>-<UTC time>-<random>): letters, digits, - and _, at most 80")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Minute, "stop watching after this long (0: no limit); the execution goes on")
+
+	return cmd
+}
+
+func (c *CLI) lbCreate(ctx context.Context, f createFlags) error {
 	switch {
-	case fs.NArg() > 0:
-		return c.usageError(createCommand, "unexpected argument %q", fs.Arg(0))
 	case f.file == "":
-		return c.usageError(createCommand, "-f spec.json is required")
-	case f.output != outputText && f.output != outputJSON:
-		return c.usageError(createCommand, "--output %q: use text or json", f.output)
+		return usageErrorf("-f spec.json is required")
 	case f.timeout < 0:
-		return c.usageError(createCommand, "--timeout %v: must not be negative", f.timeout)
+		return usageErrorf("--timeout %v: must not be negative", f.timeout)
 	}
 	if f.name != "" {
 		if err := checkExecutionName(f.name); err != nil {
-			return c.usageError(createCommand, "%v", err)
+			return usageErrorf("%v", err)
 		}
 	}
 
-	input, s, err := readSpec(f.file)
+	input, s, err := readSpec(c.Stdin, f.file)
 	if err != nil {
-		fmt.Fprintf(c.Stderr, "autostop: %v\n", err)
-		return ExitUsage
+		return &exitError{code: ExitUsage, err: err}
 	}
-
 	name := f.name
 	if name == "" {
-		now, random := time.Now, defaultRandom
-		if c.Now != nil {
-			now = c.Now
-		}
-		if c.Random != nil {
-			random = c.Random
-		}
-		if name, err = executionName(s.Name, now(), random); err != nil {
-			return c.fail(err)
+		if name, err = c.executionName(s.Name); err != nil {
+			return failed(err)
 		}
 	}
 
-	states, endpoint, err := c.client(ctx, ClientOptions{Region: f.region, Local: f.local})
-	if errors.Is(err, errNoRegion) {
-		return c.usageError(createCommand, "%v", err)
-	}
-	if err != nil {
-		return c.fail(err)
-	}
-
-	// Progress goes to stdout with text output, to stderr with json.
-	progressOut := c.Stdout
-	if f.output == outputJSON {
-		progressOut = c.Stderr
-	}
-
-	machine, err := findStateMachine(ctx, states, f.stateMachine)
-	var refused *net.OpError
-	if errors.As(err, &refused) && endpoint.URL != "" {
-		return c.fail(fmt.Errorf("%w\nIs the backend at %s running? ('make up' starts the local one.)", err, endpoint.URL))
-	}
-	if err != nil {
-		return c.fail(err)
-	}
-	var waits map[string]waitSpec
-	if d, err := states.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(machine)}); err == nil {
-		waits = waitStates(aws.ToString(d.Definition))
-	}
-
-	started, err := states.StartExecution(ctx, &sfn.StartExecutionInput{
-		StateMachineArn: aws.String(machine), Name: aws.String(name), Input: aws.String(input),
-	})
-	if err != nil {
-		var exists *types.ExecutionAlreadyExists
-		if errors.As(err, &exists) {
-			return c.fail(fmt.Errorf("an execution named %q already exists: pass another --name", name))
-		}
-		return c.fail(fmt.Errorf("start execution %s of %s: %w", name, machine, err))
-	}
-	arn := aws.ToString(started.ExecutionArn)
-
-	fmt.Fprintf(progressOut, "Provisioning load balancer %s from %s\n", s.Name, f.file)
-	fmt.Fprintf(progressOut, "%sstate machine  %s\n", indent, machine)
-	fmt.Fprintf(progressOut, "%sexecution      %s\n", indent, name)
-	if endpoint.URL == "" {
-		fmt.Fprintf(progressOut, "%sconsole        https://%s.console.aws.amazon.com/states/home?region=%s#/v2/executions/details/%s\n",
-			indent, endpoint.Region, endpoint.Region, arn)
-	} else {
-		fmt.Fprintf(progressOut, "%sendpoint       %s\n", indent, endpoint.URL)
-	}
-	fmt.Fprintln(progressOut)
-
-	w := &watcher{states: states, arn: arn, poll: c.PollInterval, progress: newProgress(progressOut, waits)}
-	if w.poll == 0 {
-		w.poll = defaultPollInterval
-	}
-	watchCtx := ctx
-	if f.timeout > 0 {
-		var cancel context.CancelFunc
-		watchCtx, cancel = context.WithTimeout(ctx, f.timeout)
-		defer cancel()
-	}
-	final, err := w.watch(watchCtx)
-	switch {
-	case err != nil && ctx.Err() != nil:
-		fmt.Fprintf(c.Stderr, "\nautostop: stopped watching; execution %s goes on.\n%s", name, awsCLIHints(arn, endpoint))
-		return ExitInterrupted
-	case err != nil && watchCtx.Err() != nil:
-		fmt.Fprintf(c.Stderr, "\nautostop: execution %s still running after --timeout %v; stopped watching.\n%s", name, f.timeout, awsCLIHints(arn, endpoint))
-		return ExitFailed
-	case err != nil:
-		fmt.Fprintf(c.Stderr, "autostop: watch execution %s: %v\n%s", name, err, awsCLIHints(arn, endpoint))
-		return ExitFailed
-	}
-
-	return c.result(final, w.progress.lastOutput, f.output, progressOut)
+	return c.startAndWatch(ctx, start{
+		stateMachine: f.stateMachine, name: name, input: input, timeout: f.timeout,
+		title: fmt.Sprintf("Provisioning load balancer %s from %s", s.Name, f.file),
+	}, c.provisionResult)
 }
 
-// readSpec reads and checks the spec file; it returns the execution input
-// (the file, compacted) and the parsed spec.
-func readSpec(path string) (string, spec.LoadBalancerSpec, error) {
+// readSpec reads and checks the spec file ("-": stdin); it returns the
+// execution input (the file, compacted) and the parsed spec.
+func readSpec(stdin io.Reader, path string) (string, spec.LoadBalancerSpec, error) {
 	var raw []byte
 	var err error
 	if path == "-" {
-		raw, err = io.ReadAll(os.Stdin)
+		raw, err = io.ReadAll(stdin)
 	} else {
 		raw, err = os.ReadFile(path)
 	}
@@ -192,36 +129,42 @@ func readSpec(path string) (string, spec.LoadBalancerSpec, error) {
 	return compact.String(), s, nil
 }
 
-// result prints how the execution ended and returns the exit code.
-func (c *CLI) result(final *sfn.DescribeExecutionOutput, lastOutput, output string, progressOut io.Writer) int {
-	status := final.Status
-	if status == types.ExecutionStatusSucceeded {
-		raw := aws.ToString(final.Output)
-		if output == outputJSON {
-			fmt.Fprintln(c.Stdout, raw)
-			return ExitOK
-		}
-		var out Output
-		if err := json.Unmarshal([]byte(raw), &out); err != nil {
-			fmt.Fprintf(c.Stdout, "\nExecution SUCCEEDED; its output:\n%s\n", raw)
-			return ExitOK
-		}
-		printSummary(c.Stdout, out)
-		return ExitOK
+// provisionResult prints how a provisioning ended: what was provisioned,
+// or the failure and its rollback.
+func (c *CLI) provisionResult(final *sfn.DescribeExecutionOutput, lastOutput string, progressOut io.Writer) error {
+	if final.Status != types.ExecutionStatusSucceeded {
+		return c.failure(final, lastOutput, progressOut)
 	}
+	raw := aws.ToString(final.Output)
+	if c.global.output == outputJSON {
+		fmt.Fprintln(c.Stdout, raw)
+		return nil
+	}
+	var out Output
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		fmt.Fprintf(c.Stdout, "\nExecution SUCCEEDED; its output:\n%s\n", raw)
+		return nil
+	}
+	printSummary(c.Stdout, out)
 
+	return nil
+}
+
+// failure prints how an execution that did not succeed ended, with its
+// rollback (read from lastOutput), and returns ExitFailed.
+func (c *CLI) failure(final *sfn.DescribeExecutionOutput, lastOutput string, progressOut io.Writer) error {
 	failure := Failure{
-		ExecutionARN: aws.ToString(final.ExecutionArn), Status: string(status),
+		ExecutionARN: aws.ToString(final.ExecutionArn), Status: string(final.Status),
 		Error: aws.ToString(final.Error), Cause: aws.ToString(final.Cause),
 	}
 	failure.Rollback, failure.RollbackError = rollbackOf(lastOutput)
 	printFailure(progressOut, failure)
-	if output == outputJSON {
+	if c.global.output == outputJSON {
 		doc, _ := json.MarshalIndent(failure, "", "  ")
 		fmt.Fprintln(c.Stdout, string(doc))
 	}
 
-	return ExitFailed
+	return exitWith(ExitFailed)
 }
 
 // awsCLIHints says how to follow or stop the execution with the AWS CLI.

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -20,6 +22,7 @@ const (
 	markExited  = "✓"
 	markFailed  = "✗"
 	markRetry   = "↻"
+	markLoop    = "↻"
 )
 
 const (
@@ -30,9 +33,14 @@ const (
 // progress renders Step Functions history events as one line per step, as
 // they arrive. A task failure is held until the next event says whether the
 // state machine retries it (or until the watcher says it has waited long
-// enough, see idle).
+// enough, see idle). A wait loop (a Task, the Choice that checks its result,
+// a Wait going back to the Task) shows as one line per turn, see waitLoop.
 type progress struct {
 	w io.Writer
+	// tty: w is a terminal, where a wait loop's line is rewritten in place
+	// at each turn; elsewhere (a file, a pipe, CI logs) each turn adds a
+	// line, as lines cannot be taken back there.
+	tty bool
 	// waits maps a Wait state's name to how it waits (from the state
 	// machine's definition; may be empty).
 	waits map[string]waitSpec
@@ -50,6 +58,32 @@ type progress struct {
 	// toldValidation is set once the validation records the user must add
 	// (another DNS provider) were printed.
 	toldValidation bool
+
+	loop     *waitLoop // the wait loop being shown, if any
+	loopOpen bool      // the loop's line is on the terminal without its newline
+}
+
+// waitLoop is a wait loop shown as one line. The certificate can take many
+// minutes (up to a day with another DNS provider), the load balancer a few:
+// five lines per check would bury the rest, so from the Wait's first entry
+// on, the states of a turn (the Task re-run and the Choice) get no lines of
+// their own; the loop's line says what is awaited, the check and the next
+// one, and a last line how long it took.
+type waitLoop struct {
+	wait    string          // the Wait state
+	choice  string          // the state that went into the Wait (the Choice)
+	rerun   string          // the first state a turn enters (the Task), once seen
+	members map[string]bool // the states of a turn
+	checks  int             // times the Wait was entered
+	next    string          // the Wait's last waitSpec.describe
+	start   time.Time       // the Wait's first entry
+	last    time.Time       // the last exit of a state of the loop
+	// decided: the Choice exited in this turn; the next state entered says
+	// whether the loop goes on (the Wait) or ends (anything else).
+	decided bool
+	// broken: a state of the loop failed for good; its failure line says
+	// how the loop ended, so there is no "done" line.
+	broken bool
 }
 
 type failure struct {
@@ -58,7 +92,19 @@ type failure struct {
 }
 
 func newProgress(w io.Writer, waits map[string]waitSpec) *progress {
-	return &progress{w: w, waits: waits, entered: map[string]time.Time{}, failed: map[string]bool{}}
+	return &progress{w: w, tty: isCharDevice(w), waits: waits, entered: map[string]time.Time{}, failed: map[string]bool{}}
+}
+
+// isCharDevice says whether w is a terminal (a character device), where a
+// line can be rewritten with a carriage return.
+func isCharDevice(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
 
 // event renders one history event.
@@ -115,16 +161,22 @@ func (p *progress) idle() {
 	}
 }
 
-// flush prints a held failure at the end of the history.
+// flush prints a held failure at the end of the history, and ends a wait
+// loop's line left open on the terminal (the watch stopped inside the loop),
+// so that what follows starts on its own line.
 func (p *progress) flush() {
 	if p.pending != nil {
 		p.resolve(false)
 	}
+	p.endLine()
 }
 
 func (p *progress) resolve(retrying bool) {
 	f := p.pending
 	p.pending = nil
+	if !retrying && p.loop != nil {
+		p.loop.broken = true
+	}
 	switch {
 	case f.printed && retrying:
 		p.line("%s%s %s: retrying", indent, markRetry, f.state)
@@ -146,20 +198,19 @@ func (f *failure) describe() string {
 
 func (p *progress) stateEntered(e types.HistoryEvent) {
 	name := aws.ToString(e.StateEnteredEventDetails.Name)
+	_, seen := p.entered[name]
+	from := p.current
 	p.current, p.currentType, p.open = name, e.Type, true
 	p.entered[name] = aws.ToTime(e.Timestamp)
 	delete(p.failed, name)
 
+	if p.loopEntered(e, name, from, seen) {
+		return
+	}
 	switch e.Type {
 	case types.HistoryEventTypeTaskStateEntered, types.HistoryEventTypeChoiceStateEntered,
 		types.HistoryEventTypeParallelStateEntered, types.HistoryEventTypeMapStateEntered:
 		p.line("%s%s %s", indent, markEntered, name)
-	case types.HistoryEventTypeWaitStateEntered:
-		if wait := p.waits[name].describe(aws.ToString(e.StateEnteredEventDetails.Input)); wait != "" {
-			p.line("%s%s %s  (%s)", indent, markEntered, name, wait)
-		} else {
-			p.line("%s%s %s", indent, markEntered, name)
-		}
 	case types.HistoryEventTypeFailStateEntered:
 		p.line("%s%s %s", indent, markFailed, name)
 	}
@@ -171,9 +222,14 @@ func (p *progress) stateExited(e types.HistoryEvent) {
 	if name == p.current {
 		p.open = false
 	}
+	inLoop := p.loopExited(name, aws.ToTime(e.Timestamp))
 	if p.failed[name] {
 		// The failure line said how it ended; the Catch goes on.
 		delete(p.failed, name)
+		return
+	}
+	if inLoop {
+		p.tellValidation(p.lastOutput)
 		return
 	}
 	took := ""
@@ -215,8 +271,188 @@ func (p *progress) tellValidation(output string) {
 	recordTableAt(p.w, indent+indent+indent, c.ValidationRecords)
 }
 
+// loopEntered follows wait loops through a state's entry, from the state
+// entered before (from); seen: the state was entered before. It reports
+// whether the loop's line stands for the entry, which then gets no line.
+//
+// A Wait's entry starts a loop, or a new turn of its loop. The states of
+// a turn are, in the first turn, those entered again (the Task and the
+// Choice of the first pass, which printed their lines), in later turns, the
+// first turn's. Anything else entered (a Catch's Rollback, a state the
+// Wait leads to for the first time), or anything but the Wait once the
+// Choice exited, ends the loop.
+func (p *progress) loopEntered(e types.HistoryEvent, name, from string, seen bool) bool {
+	at := aws.ToTime(e.Timestamp)
+	l := p.loop
+	if e.Type == types.HistoryEventTypeWaitStateEntered {
+		if l == nil || l.wait != name {
+			p.endLoop()
+			l = &waitLoop{wait: name, choice: from, members: map[string]bool{}, start: at}
+			p.loop = l
+		}
+		l.checks++
+		l.decided = false
+		l.last = at
+		l.next = p.waits[name].describe(aws.ToString(e.StateEnteredEventDetails.Input))
+		p.showLoop()
+		return true
+	}
+	if l == nil {
+		return false
+	}
+	if l.decided || !l.members[name] && (l.checks > 1 || !seen) {
+		p.endLoop()
+		return false
+	}
+	l.members[name] = true
+	if l.rerun == "" {
+		l.rerun = name
+	}
+
+	return true
+}
+
+// loopExited follows the loop through a state's exit; it reports whether
+// the state is one of the loop's, whose exit gets no line.
+func (p *progress) loopExited(name string, at time.Time) bool {
+	l := p.loop
+	if l == nil || name != l.wait && !l.members[name] {
+		return false
+	}
+	l.last = at
+	if name == l.choice {
+		l.decided = true
+	}
+
+	return true
+}
+
+// showLoop shows the loop's line for a new turn: rewritten in place on a
+// terminal, a new line elsewhere.
+func (p *progress) showLoop() {
+	text := indent + markLoop + " " + p.loop.describe()
+	if !p.tty {
+		p.line("%s", text)
+		return
+	}
+	fmt.Fprint(p.w, "\r\x1b[K"+text)
+	p.loopOpen = true
+}
+
+// endLoop ends the loop shown, if any: its line, then, unless a state of
+// the loop failed for good, how many checks and how long it took.
+func (p *progress) endLoop() {
+	l := p.loop
+	if l == nil {
+		return
+	}
+	p.loop = nil
+	if !l.broken {
+		p.line("%s%s %s: done after %s, %s", indent, markExited, l.wait, nChecks(l.checks), duration(l.last.Sub(l.start)))
+	}
+	p.endLine()
+}
+
+// describe is the loop line's text: "WaitForLoadBalancer: waiting for the
+// load balancer (EnsureLoadBalancer), check 3, next in 15s". The Task is
+// known from the second check on (the history names it only once re-run).
+func (l *waitLoop) describe() string {
+	what := "waiting"
+	if s := waitSubject(l.wait); s != "" {
+		what += " for " + s
+	}
+	if l.rerun != "" {
+		what += " (" + l.rerun + ")"
+	}
+	parts := []string{what, fmt.Sprintf("check %d", l.checks)}
+	if t, ok := strings.CutPrefix(l.next, "wait until "); ok {
+		parts = append(parts, "next at "+t)
+	} else if d, ok := strings.CutPrefix(l.next, "wait "); ok {
+		parts = append(parts, "next in "+d)
+	}
+
+	return l.wait + ": " + strings.Join(parts, ", ")
+}
+
+// waitSubject says what a Wait state waits for, from its name:
+// WaitForLoadBalancer → "the load balancer", WaitForDNS → "DNS" (a lone
+// acronym takes no article), RollbackWait → "rollback".
+func waitSubject(name string) string {
+	rest, the := strings.CutPrefix(name, "WaitFor")
+	if !the {
+		rest = strings.TrimSuffix(strings.TrimPrefix(name, "Wait"), "Wait")
+	}
+	words := camelWords(rest)
+	if len(words) == 0 {
+		return ""
+	}
+	for i, w := range words {
+		if !isAcronym(w) {
+			words[i] = strings.ToLower(w)
+		}
+	}
+	if the && (len(words) > 1 || !isAcronym(words[0])) {
+		words = append([]string{"the"}, words...)
+	}
+
+	return strings.Join(words, " ")
+}
+
+// camelWords splits a CamelCase name into its words, keeping acronyms
+// whole: "DNSRecordSet" → DNS, Record, Set.
+func camelWords(s string) []string {
+	var words []string
+	r := []rune(s)
+	start := -1
+	for i := 0; i <= len(r); i++ {
+		if i == len(r) || !unicode.IsLetter(r[i]) && !unicode.IsDigit(r[i]) {
+			if start >= 0 {
+				words = append(words, string(r[start:i]))
+				start = -1
+			}
+			continue
+		}
+		if start < 0 {
+			start = i
+			continue
+		}
+		if unicode.IsUpper(r[i]) && (!unicode.IsUpper(r[i-1]) || i+1 < len(r) && unicode.IsLower(r[i+1])) {
+			words = append(words, string(r[start:i]))
+			start = i
+		}
+	}
+
+	return words
+}
+
+// isAcronym: a word of several letters, none lower-case ("DNS").
+func isAcronym(w string) bool {
+	return len([]rune(w)) > 1 && strings.IndexFunc(w, unicode.IsLower) < 0
+}
+
+// nChecks is "1 check", "3 checks".
+func nChecks(n int) string {
+	if n == 1 {
+		return "1 check"
+	}
+
+	return fmt.Sprintf("%d checks", n)
+}
+
+// line prints a line; a loop line open on the terminal is ended first, so
+// that a failure or a message inside a turn shows below it (the next turn
+// then starts a new loop line).
 func (p *progress) line(format string, a ...any) {
+	p.endLine()
 	fmt.Fprintf(p.w, format+"\n", a...)
+}
+
+// endLine ends the loop line open on the terminal, if any.
+func (p *progress) endLine() {
+	if p.loopOpen {
+		fmt.Fprintln(p.w)
+		p.loopOpen = false
+	}
 }
 
 func isFailure(t types.HistoryEventType) bool {

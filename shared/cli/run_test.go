@@ -103,7 +103,8 @@ func TestLbCreateEndsWithExecution(t *testing.T) {
 			wantStdout: []string{
 				"Provisioning load balancer web from",
 				"execution      cli-web-20250102T150405Z-0a0b",
-				"  → WaitForLoadBalancer  (wait 15s)",
+				"  ↻ WaitForLoadBalancer: waiting for the load balancer, check 1, next in 15s",
+				"  ✓ WaitForLoadBalancer: done after 1 check, 15.2s",
 				"  ✓ Provisioned",
 				"Load balancer web is ready",
 				"DNS name        web-1.elb.localhost",
@@ -197,7 +198,7 @@ func TestLbCreateStartsTheExecution(t *testing.T) {
 	}
 	// Without a definition (no DescribeStateMachine permission), waits
 	// show without their duration.
-	if !strings.Contains(r.stdout, "  → WaitForLoadBalancer\n") {
+	if !strings.Contains(r.stdout, "  ↻ WaitForLoadBalancer: waiting for the load balancer, check 1\n") {
 		t.Errorf("wait line:\n%s", r.stdout)
 	}
 }
@@ -263,16 +264,18 @@ func TestUsageAndSpecErrors(t *testing.T) {
 		wantStdout string
 		wantStderr string
 	}{
-		{"no command", nil, ExitUsage, "", "autostop lb create -f spec.json"},
-		{"help", []string{"--help"}, ExitOK, "autostop lb create -f spec.json", ""},
-		{"lb help", []string{"lb", "--help"}, ExitOK, "autostop lb create --help", ""},
+		{"no command", nil, ExitUsage, "", "Available Commands:"},
+		{"help", []string{"--help"}, ExitOK, "autostop lb create -f web.json", ""},
+		{"lb help", []string{"lb", "--help"}, ExitOK, "autostop lb [command] --help", ""},
 		{"lb create help", []string{"lb", "create", "--help"}, ExitOK, "statemachine/samples/", ""},
-		{"unknown command", []string{"vm"}, ExitUsage, "", `unknown command "vm"`},
-		{"unknown lb command", []string{"lb", "delete"}, ExitUsage, "", `unknown command "lb delete"`},
+		{"unknown command", []string{"vm"}, ExitUsage, "", `unknown command "vm" for "autostop"`},
+		{"unknown command, suggestion", []string{"lbs"}, ExitUsage, "", `did you mean lb?`},
+		{"unknown lb command", []string{"lb", "frobnicate"}, ExitUsage, "", `unknown command "frobnicate" for "autostop lb"`},
 		{"no file", []string{"lb", "create"}, ExitUsage, "", "-f spec.json is required"},
-		{"unknown flag", []string{"lb", "create", "-f", specPath, "--regoin", "x"}, ExitUsage, "", "flag provided but not defined: -regoin"},
+		{"unknown flag", []string{"lb", "create", "-f", specPath, "--regoin", "x"}, ExitUsage, "", "unknown flag: --regoin"},
 		{"extra argument", []string{"lb", "create", "-f", specPath, "extra"}, ExitUsage, "", `unexpected argument "extra"`},
-		{"bad output", []string{"lb", "create", "-f", specPath, "--output", "yaml"}, ExitUsage, "", `--output "yaml"`},
+		{"bad output", []string{"lb", "create", "-f", specPath, "--output", "yaml"}, ExitUsage, "", `--output "yaml": use table, json`},
+		{"mermaid is for history", []string{"lb", "create", "-f", specPath, "--output", "mermaid"}, ExitUsage, "", `--output "mermaid": use table, json`},
 		{"bad name", []string{"lb", "create", "-f", specPath, "--name", "has space"}, ExitUsage, "", "letters, digits, hyphens and underscores"},
 		{"long name", []string{"lb", "create", "-f", specPath, "--name", strings.Repeat("a", 81)}, ExitUsage, "", "1–80 letters"},
 		{"missing file", []string{"lb", "create", "-f", filepath.Join(t.TempDir(), "none.json")}, ExitUsage, "", "read spec:"},
@@ -407,9 +410,9 @@ func TestNoRegionIsUsageError(t *testing.T) {
 	if code := c.Run(context.Background(), []string{"lb", "create", "-f", writeSpec(t, validSpec)}); code != ExitUsage || !strings.Contains(stderr.String(), "--region") {
 		t.Errorf("exit code %d, stderr %q", code, stderr.String())
 	}
-	c.NewClient = func(context.Context, ClientOptions) (StepFunctions, Endpoint, error) {
+	c = &CLI{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, NewClient: func(context.Context, ClientOptions) (StepFunctions, Endpoint, error) {
 		return nil, Endpoint{}, errors.New("load AWS configuration: broken profile")
-	}
+	}}
 	if code := c.Run(context.Background(), []string{"lb", "create", "-f", writeSpec(t, validSpec)}); code != ExitFailed {
 		t.Errorf("exit code %d, want %d", code, ExitFailed)
 	}
