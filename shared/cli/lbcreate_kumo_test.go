@@ -89,7 +89,7 @@ func TestLbCreateOnLocalBackend(t *testing.T) {
 				"  ✓ EnsureLoadBalancer  ",
 				"  → LoadBalancerActive?\n",
 				"  ↻ WaitForLoadBalancer: waiting for the load balancer, check 1, next in 1s\n",
-				"  ✓ WaitForLoadBalancer: done after 1 check, 1.",
+				"  ✓ WaitForLoadBalancer  1.",
 				"  → LoadBalancerActive?\n",
 				"  ✓ EnsureDNS  ",
 				"  ✓ Provisioned  ",

@@ -48,9 +48,12 @@ type progress struct {
 	entered     map[string]time.Time // state name → when it was entered
 	current     string               // last state entered
 	currentType types.HistoryEventType
-	open        bool            // current has not exited
-	failed      map[string]bool // state whose last attempt failed
-	pending     *failure        // failure not printed yet
+	// previous is the state entered before current, and its type.
+	previous     string
+	previousType types.HistoryEventType
+	open         bool            // current has not exited
+	failed       map[string]bool // state whose last attempt failed
+	pending      *failure        // failure not printed yet
 
 	// lastOutput is the output of the last state that exited: on a failed
 	// execution it holds the rollback's result.
@@ -70,7 +73,10 @@ type progress struct {
 // their own; the loop's line says what is awaited, the check and the next
 // one, and a last line how long it took.
 type waitLoop struct {
-	wait    string          // the Wait state
+	wait string // the Wait state (the Task of a polling loop)
+	// polling: a Task that checks until ready, run again by its Choice
+	// without a Wait (the wake's WaitReady watches for a while each run).
+	polling bool
 	choice  string          // the state that went into the Wait (the Choice)
 	rerun   string          // the first state a turn enters (the Task), once seen
 	members map[string]bool // the states of a turn
@@ -198,13 +204,14 @@ func (f *failure) describe() string {
 
 func (p *progress) stateEntered(e types.HistoryEvent) {
 	name := aws.ToString(e.StateEnteredEventDetails.Name)
-	_, seen := p.entered[name]
-	from := p.current
+	lastEntered, seen := p.entered[name]
+	from, fromType, before := p.current, p.currentType, p.previous
+	p.previous, p.previousType = from, fromType
 	p.current, p.currentType, p.open = name, e.Type, true
 	p.entered[name] = aws.ToTime(e.Timestamp)
 	delete(p.failed, name)
 
-	if p.loopEntered(e, name, from, seen) {
+	if p.pollingEntered(e, name, from, fromType, before, lastEntered) || p.loopEntered(e, name, from, seen) {
 		return
 	}
 	switch e.Type {
@@ -312,6 +319,30 @@ func (p *progress) loopEntered(e types.HistoryEvent, name, from string, seen boo
 	return true
 }
 
+// pollingEntered follows polling loops: a Task entered again right after
+// the Choice that checked its previous run (Task → Choice → Task) is a new
+// check of the loop; it reports whether the loop's line stands for the
+// entry. The first run (entered at lastEntered) printed its lines; the
+// loop counts it.
+func (p *progress) pollingEntered(e types.HistoryEvent, name, from string, fromType types.HistoryEventType, before string, lastEntered time.Time) bool {
+	if e.Type != types.HistoryEventTypeTaskStateEntered || before != name || fromType != types.HistoryEventTypeChoiceStateEntered {
+		return false
+	}
+	at := aws.ToTime(e.Timestamp)
+	l := p.loop
+	if l == nil || l.wait != name {
+		p.endLoop()
+		l = &waitLoop{wait: name, choice: from, polling: true, members: map[string]bool{from: true}, checks: 1, start: lastEntered}
+		p.loop = l
+	}
+	l.checks++
+	l.decided = false
+	l.last = at
+	p.showLoop()
+
+	return true
+}
+
 // loopExited follows the loop through a state's exit; it reports whether
 // the state is one of the loop's, whose exit gets no line.
 func (p *progress) loopExited(name string, at time.Time) bool {
@@ -347,7 +378,12 @@ func (p *progress) endLoop() {
 		return
 	}
 	p.loop = nil
-	if !l.broken {
+	switch {
+	case l.broken:
+	case l.checks == 1:
+		// One wait, no loop: it ends as any state does.
+		p.line("%s%s %s  %s", indent, markExited, l.wait, duration(l.last.Sub(l.start)))
+	default:
 		p.line("%s%s %s: done after %s, %s", indent, markExited, l.wait, nChecks(l.checks), duration(l.last.Sub(l.start)))
 	}
 	p.endLine()
@@ -357,6 +393,9 @@ func (p *progress) endLoop() {
 // load balancer (EnsureLoadBalancer), check 3, next in 15s". The Task is
 // known from the second check on (the history names it only once re-run).
 func (l *waitLoop) describe() string {
+	if l.polling {
+		return fmt.Sprintf("%s: not yet (%s), check %d", l.wait, l.choice, l.checks)
+	}
 	what := "waiting"
 	if s := waitSubject(l.wait); s != "" {
 		what += " for " + s

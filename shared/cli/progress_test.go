@@ -66,7 +66,7 @@ var successLines = []string{
 	"  → LoadBalancerActive?",
 	"  ✓ LoadBalancerActive?  0.0s",
 	"  ↻ WaitForLoadBalancer: waiting for the load balancer, check 1, next in 15s",
-	"  ✓ WaitForLoadBalancer: done after 1 check, 15.2s",
+	"  ✓ WaitForLoadBalancer  15.2s",
 	"  → EnsureProxyTarget",
 	"  ✓ EnsureProxyTarget  1.5s",
 	"  → EnsureCertificate",
@@ -513,4 +513,33 @@ func assertLines(t *testing.T, got string, want []string) {
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// TestProgressShowsPollingLoopAsOneLine: a Task its Choice runs again
+// without a Wait (the wake's WaitReady) is a loop too.
+func TestProgressShowsPollingLoopAsOneLine(t *testing.T) {
+	h := newHistory().task("StartInstances", 100*time.Millisecond)
+	for range 3 {
+		h = h.task("WaitReady", 5*time.Second).enter("Choice", "Ready?", `{}`).exit("Choice", "Ready?", 0, `{}`)
+	}
+	h = h.task("SwitchTraffic", 100*time.Millisecond)
+	var out bytes.Buffer
+	p := newProgress(&out, nil)
+	for _, e := range h.events {
+		p.event(e)
+	}
+	p.flush()
+	assertLines(t, out.String(), []string{
+		"  → StartInstances",
+		"  ✓ StartInstances  0.1s",
+		"  → WaitReady",
+		"  ✓ WaitReady  5.0s",
+		"  → Ready?",
+		"  ✓ Ready?  0.0s",
+		"  ↻ WaitReady: not yet (Ready?), check 2",
+		"  ↻ WaitReady: not yet (Ready?), check 3",
+		"  ✓ WaitReady: done after 3 checks, 15.1s",
+		"  → SwitchTraffic",
+		"  ✓ SwitchTraffic  0.1s",
+	})
 }

@@ -104,7 +104,7 @@ func TestLbCreateEndsWithExecution(t *testing.T) {
 				"Provisioning load balancer web from",
 				"execution      cli-web-20250102T150405Z-0a0b",
 				"  ↻ WaitForLoadBalancer: waiting for the load balancer, check 1, next in 15s",
-				"  ✓ WaitForLoadBalancer: done after 1 check, 15.2s",
+				"  ✓ WaitForLoadBalancer  15.2s",
 				"  ✓ Provisioned",
 				"Load balancer web is ready",
 				"DNS name        web-1.elb.localhost",
