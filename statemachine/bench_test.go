@@ -294,3 +294,45 @@ func BenchmarkProvisionRealisticTiming(b *testing.B) {
 	b.ReportMetric(float64(certLag.Milliseconds())/n, "ms-cert-issued-to-next-step")
 	b.ReportMetric(float64(dnsLag.Milliseconds())/n, "ms-dns-insync-to-done")
 }
+
+// BenchmarkDeleteLoadBalancer: the teardown of the Route 53 + issued
+// certificate sample with realistic timing: its state transitions (the
+// Step Functions bill), AWS calls and wall time, the security group's wait
+// included.
+func BenchmarkDeleteLoadBalancer(b *testing.B) {
+	var wall time.Duration
+	var transitions, calls, mutating int
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		w := newWorldWith(b, localaws.Options{RealisticTiming: true})
+		s := w.sample(b, "route53-issued-certificate")
+		requireSucceeded(b, w.provision(b, s, "provision"))
+		w.backend.Proxy().Reset()
+		b.StartTimer()
+
+		start := time.Now()
+		d := w.deleteLB(b, s.Name, false, "bench-delete-"+strconv.Itoa(i))
+		wall += time.Since(start)
+
+		b.StopTimer()
+		requireSucceeded(b, d)
+		transitions += countTransitions(b, w, aws.ToString(d.ExecutionArn))
+		for _, c := range w.backend.Proxy().Calls() {
+			if isWatcherCall(c) {
+				continue
+			}
+			calls++
+			if c.Mutating {
+				mutating++
+			}
+		}
+		_ = w.backend.Stop()
+		b.StartTimer()
+	}
+
+	n := float64(b.N)
+	b.ReportMetric(float64(wall.Milliseconds())/n, "ms/execution")
+	b.ReportMetric(float64(transitions)/n, "transitions")
+	b.ReportMetric(float64(calls)/n, "aws-calls")
+	b.ReportMetric(float64(mutating)/n, "mutating-calls")
+}
