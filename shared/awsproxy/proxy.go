@@ -13,13 +13,16 @@ package awsproxy
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"net/url"
 	"os"
@@ -31,6 +34,7 @@ import (
 // Call is one recorded AWS API call.
 type Call struct {
 	Caller    string        // the listener's caller name (a function name, "client", …)
+	Version   string        // the published function version that called (ListenVersion), "" for $LATEST and other callers
 	Service   string        // SigV4 signing name
 	Operation string        // API operation name
 	Mutating  bool          // see IsMutating
@@ -62,8 +66,12 @@ type Proxy struct {
 	polling   map[string]chan struct{} // function name → closed once it polled /next
 	idle      map[string]int           // function name → processes waiting in /next now
 	onAllBusy func(function string)
+	onPublish func(Published)
 	servers   []*http.Server
 	requestID uint64
+
+	// beforeInvoke may hold an Invoke before it is forwarded.
+	beforeInvoke func(ctx context.Context, function, qualifier string)
 }
 
 // New returns a proxy that forwards to target (for example
@@ -85,6 +93,7 @@ func New(target string) (*Proxy, error) {
 			pending.Status = resp.StatusCode
 			pending.Duration = time.Since(pending.start)
 			p.record(*pending)
+			p.notePublished(resp, *pending)
 			resp.Body = &watchedBody{ReadCloser: resp.Body, call: *pending, ctx: resp.Request.Context(), log: rp.ErrorLog}
 		}
 
@@ -119,13 +128,21 @@ type pendingKey struct{}
 // Listen opens a loopback listener whose calls are recorded under caller and
 // returns its base URL, to be used as that caller's AWS_ENDPOINT_URL.
 func (p *Proxy) Listen(caller string) (string, error) {
+	return p.ListenVersion(caller, "")
+}
+
+// ListenVersion is Listen for a published version of a function: its calls
+// are recorded under the bare function name as Caller (so that whatever
+// counts or fails a function's calls by its name sees its versions' too)
+// and the version as Call.Version.
+func (p *Proxy) ListenVersion(caller, version string) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", fmt.Errorf("listen for caller %s: %w", caller, err)
+		return "", fmt.Errorf("listen for caller %s: %w", callerName(caller, version), err)
 	}
 
 	srv := &http.Server{
-		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serve(w, r, caller) }),
+		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serve(w, r, caller, version) }),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 
@@ -231,7 +248,7 @@ const runtimePrefix = "/_runtime/"
 // with a zip of the largest bootstrap is the biggest, well under it).
 const maxRequestBody = 256 << 20
 
-func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, caller string) {
+func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, caller, version string) {
 	if strings.HasPrefix(r.URL.Path, runtimePrefix) {
 		p.serveRuntime(w, r)
 		return
@@ -264,15 +281,56 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, caller string) {
 
 	if fault, ok := p.match(caller, op); ok {
 		op.RequestID = p.nextRequestID()
-		p.record(Call{Caller: caller, Service: op.Service, Operation: op.Name, Mutating: op.Mutating,
+		p.record(Call{Caller: caller, Version: version, Service: op.Service, Operation: op.Name, Mutating: op.Mutating,
 			Status: fault.status(), Fault: fault.Code, Duration: time.Since(start)})
 		fault.write(w, op)
 
 		return
 	}
 
-	pending := &Call{Caller: caller, Service: op.Service, Operation: op.Name, Mutating: op.Mutating, start: start}
+	if op.Service == "lambda" && op.Name == "Invoke" {
+		p.mu.Lock()
+		hold := p.beforeInvoke
+		p.mu.Unlock()
+		if hold != nil {
+			function, qualifier := lambdaTarget(r)
+			hold(r.Context(), function, qualifier)
+		}
+	}
+
+	pending := &Call{Caller: caller, Version: version, Service: op.Service, Operation: op.Name, Mutating: op.Mutating, start: start}
 	p.forward.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), pendingKey{}, pending)))
+}
+
+// BeforeInvoke registers fn, called before a Lambda Invoke through the
+// proxy is forwarded, with the function's name and the qualifier invoked
+// ("" when none). It may block to hold the invocation (until ctx, the
+// request's, ends): the local runner holds the invocations of a function's
+// versions while one is being started (see OnPublished).
+func (p *Proxy) BeforeInvoke(fn func(ctx context.Context, function, qualifier string)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.beforeInvoke = fn
+}
+
+// lambdaTarget returns the function name and qualifier a Lambda REST
+// request addresses: /2015-03-31/functions/<name, name:qualifier, ARN or
+// partial ARN>/…, or the Qualifier query parameter.
+func lambdaTarget(r *http.Request) (function, qualifier string) {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/2015-03-31/functions/")
+	if !ok {
+		return "", ""
+	}
+	fn, _, _ := strings.Cut(rest, "/")
+	if i := strings.LastIndex(fn, "function:"); i >= 0 {
+		fn = fn[i+len("function:"):]
+	}
+	function, qualifier, _ = strings.Cut(fn, ":")
+	if q := r.URL.Query().Get("Qualifier"); q != "" {
+		qualifier = q
+	}
+
+	return function, qualifier
 }
 
 // OnAllBusy registers fn, called (in its own goroutine) each time a
@@ -286,8 +344,9 @@ func (p *Proxy) OnAllBusy(fn func(function string)) {
 }
 
 // serveRuntime forwards a Lambda Runtime API request, notes the first /next
-// poll of each function ("/_runtime/<function>/2018-06-01/runtime/invocation/next")
-// and counts the processes waiting in /next.
+// poll of each function ("/_runtime/<function>/2018-06-01/runtime/invocation/next";
+// <function> is "<name>:<version>" for a published version's process) and
+// counts the processes waiting in /next.
 func (p *Proxy) serveRuntime(w http.ResponseWriter, r *http.Request) {
 	rest := strings.TrimPrefix(r.URL.Path, runtimePrefix)
 	fn, tail, ok := strings.Cut(rest, "/")
@@ -296,15 +355,28 @@ func (p *Proxy) serveRuntime(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ch := p.pollChan(fn)
 	p.mu.Lock()
-	select {
-	case <-ch:
-	default:
-		close(ch)
-	}
 	p.idle[fn]++
 	p.mu.Unlock()
+
+	// The function counts as polling once its poll has been written to
+	// the backend, not when it reaches the proxy: kumo sends an
+	// invocation of a version to the version's pollers only once it has
+	// seen one (and to $LATEST's until then).
+	ch := p.pollChan(fn)
+	trace := &httptrace.ClientTrace{WroteRequest: func(info httptrace.WroteRequestInfo) {
+		if info.Err != nil {
+			return
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		select {
+		case <-ch:
+		default:
+			close(ch)
+		}
+	}}
+	r = r.WithContext(httptrace.WithClientTrace(r.Context(), trace))
 
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	p.forward.ServeHTTP(sw, r)
@@ -316,6 +388,99 @@ func (p *Proxy) serveRuntime(w http.ResponseWriter, r *http.Request) {
 	if allBusy && cb != nil {
 		go cb(fn)
 	}
+}
+
+// Published is a Lambda version published through the proxy.
+type Published struct {
+	Caller   string // who published it (Call.Caller)
+	Function string // the function's name
+	Version  string // the version number ("1", "2", …)
+}
+
+// OnPublished registers fn, called each time a call through the proxy
+// publishes a Lambda version and succeeds: PublishVersion, or
+// CreateFunction / UpdateFunctionCode with Publish. It runs before the
+// response reaches the caller (so a caller that goes on with the version
+// finds whatever fn set up for it under way) and must return at once.
+func (p *Proxy) OnPublished(fn func(Published)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.onPublish = fn
+}
+
+// publishingOps are the Lambda operations whose successful response can be
+// a published version's configuration.
+var publishingOps = map[string]bool{"PublishVersion": true, "CreateFunction": true, "UpdateFunctionCode": true}
+
+// maxPublishedBody bounds the response read to find a published version
+// (a function configuration, a few kB).
+const maxPublishedBody = 1 << 20
+
+// notePublished calls the OnPublished callback when resp answers a call
+// that published a Lambda version. It reads the body (and puts it back).
+func (p *Proxy) notePublished(resp *http.Response, c Call) {
+	if c.Service != "lambda" || !publishingOps[c.Operation] || resp.StatusCode/100 != 2 {
+		return
+	}
+	p.mu.Lock()
+	cb := p.onPublish
+	p.mu.Unlock()
+	if cb == nil {
+		return
+	}
+
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPublishedBody))
+	resp.Body = readCloser{Reader: io.MultiReader(bytes.NewReader(body), resp.Body), Closer: resp.Body}
+	if err != nil {
+		return
+	}
+	if resp.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		if body, err = io.ReadAll(io.LimitReader(zr, maxPublishedBody)); err != nil {
+			return
+		}
+	}
+
+	var cfg struct{ FunctionName, Version string }
+	if json.Unmarshal(body, &cfg) != nil || !isVersionNumber(cfg.Version) {
+		return // $LATEST: CreateFunction / UpdateFunctionCode without Publish
+	}
+	if cfg.FunctionName == "" {
+		cfg.FunctionName, _ = lambdaTarget(resp.Request)
+	}
+	cb(Published{Caller: c.Caller, Function: cfg.FunctionName, Version: cfg.Version})
+}
+
+func isVersionNumber(v string) bool {
+	if v == "" {
+		return false
+	}
+	for _, r := range v {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+
+	return true
+}
+
+// readCloser reads from one reader and closes another.
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// callerName is how logs name a caller: "<function>:<version>" for a
+// published version.
+func callerName(caller, version string) string {
+	if version == "" {
+		return caller
+	}
+
+	return caller + ":" + version
 }
 
 // statusWriter remembers the status a response was sent with.
@@ -396,7 +561,7 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 	b.read += int64(n)
 	if err != nil && err != io.EOF {
 		b.log.Printf("%s %s.%s: reading the backend's response failed after %d bytes, %s after the call (caller's context: %v): %v",
-			b.call.Caller, b.call.Service, b.call.Operation, b.read, time.Since(b.call.start).Round(time.Millisecond), b.ctx.Err(), err)
+			callerName(b.call.Caller, b.call.Version), b.call.Service, b.call.Operation, b.read, time.Since(b.call.start).Round(time.Millisecond), b.ctx.Err(), err)
 	}
 
 	return n, err

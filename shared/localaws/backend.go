@@ -134,11 +134,21 @@ type Backend struct {
 
 	mu        sync.Mutex
 	functions []*process
-	fnSpecs   map[string]FunctionProcess // by name, for scaling out
-	fnCount   map[string]int             // processes started, by name
+	fnSpecs   map[string]FunctionProcess // by Runtime API name (<name>, <name>:<version>), for scaling out
+	fnCount   map[string]int             // processes started, by Runtime API name
 	stopped   bool
 	stopOnce  sync.Once
 	stopErr   error
+
+	// Published versions' own code (StartVersion): the starts by
+	// "<name>:<version>", the directory their bootstraps are extracted
+	// to (created on first use, removed by Stop), the starts under way
+	// (Stop waits for them) and a context Stop cancels.
+	versions    map[string]*versionStart
+	versionDir  string
+	versionWork sync.WaitGroup
+	stopCtx     context.Context
+	cancelStop  context.CancelFunc
 }
 
 // Start launches kumo on a free loopback port and waits until it is healthy.
@@ -181,8 +191,9 @@ func Start(ctx context.Context, opts Options) (*Backend, error) {
 
 	b := &Backend{
 		opts: opts, port: port, endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), kumoDone: make(chan struct{}),
-		fnSpecs: map[string]FunctionProcess{}, fnCount: map[string]int{},
+		fnSpecs: map[string]FunctionProcess{}, fnCount: map[string]int{}, versions: map[string]*versionStart{},
 	}
+	b.stopCtx, b.cancelStop = context.WithCancel(context.Background())
 
 	var err error
 	b.proxy, err = awsproxy.New(b.endpoint)
@@ -190,6 +201,10 @@ func Start(ctx context.Context, opts Options) (*Backend, error) {
 		return nil, err
 	}
 	b.proxy.OnAllBusy(b.scaleOut)
+	// A version published through the proxy runs its own package, as on
+	// AWS (StartVersion; nothing when it is the runner's code stub).
+	b.proxy.OnPublished(b.versionPublished)
+	b.proxy.BeforeInvoke(b.holdVersionInvoke)
 
 	cmd := exec.Command(opts.Binary, "serve", "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 	cmd.Env = append(os.Environ(),
@@ -360,9 +375,20 @@ func (b *Backend) Stop() error {
 		fns := b.functions
 		b.mu.Unlock()
 
+		// Version starts under way give up (no process starts once
+		// stopped); their directory goes once they have.
+		b.cancelStop()
+		b.versionWork.Wait()
+
 		var errs []error
 		for _, f := range fns {
 			errs = append(errs, terminate(f.cmd, f.done))
+		}
+		b.mu.Lock()
+		versionDir := b.versionDir
+		b.mu.Unlock()
+		if versionDir != "" {
+			errs = append(errs, os.RemoveAll(versionDir))
 		}
 		errs = append(errs, terminate(b.kumo, b.kumoDone), b.proxy.Close())
 		b.stopErr = errors.Join(errs...)

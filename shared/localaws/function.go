@@ -2,10 +2,12 @@ package localaws
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"sort"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -15,6 +17,13 @@ type FunctionProcess struct {
 	// Name is the function name the process serves. kumo routes an
 	// invocation of a function to the processes polling /_runtime/<Name>.
 	Name string
+	// Version is the published version the process serves ("" for
+	// $LATEST). A version's processes poll /_runtime/<Name>:<Version>,
+	// where kumo sends the invocations of that version and of the aliases
+	// pointing at it; they see AWS_LAMBDA_FUNCTION_VERSION=<Version>, and
+	// their AWS calls are recorded under Caller <Name> with Call.Version
+	// <Version>.
+	Version string
 	// Binary is the path of the built bootstrap executable.
 	Binary string
 	// Env is the function's configured environment (kumo does not pass a
@@ -34,6 +43,9 @@ type FunctionProcess struct {
 // an error). Its AWS calls go through the backend's recording proxy under a
 // caller named after the function.
 //
+// With fn.Version set it starts a process of that published version (see
+// StartVersion, which finds the version's own code).
+//
 // One process answers one invocation at a time, as a Lambda execution
 // environment does. When every process of the function is busy, the runner
 // starts one more (scaleOut), up to MaxProcesses: held requests and
@@ -49,9 +61,10 @@ func (b *Backend) StartFunction(ctx context.Context, fn FunctionProcess) error {
 		fn.MaxProcesses = b.opts.MaxFunctionProcesses
 	}
 
+	key := fn.runtimeName()
 	b.mu.Lock()
-	b.fnSpecs[fn.Name] = fn
-	b.fnCount[fn.Name]++
+	b.fnSpecs[key] = fn
+	b.fnCount[key]++
 	b.mu.Unlock()
 
 	p, err := b.spawn(fn)
@@ -63,23 +76,34 @@ func (b *Backend) StartFunction(ctx context.Context, fn FunctionProcess) error {
 	defer cancel()
 
 	ready := make(chan error, 1)
-	go func() { ready <- b.proxy.WaitPolling(ctx, fn.Name) }()
+	go func() { ready <- b.proxy.WaitPolling(ctx, key) }()
 
 	select {
 	case err := <-ready:
 		if err != nil {
-			return fmt.Errorf("start function %s: %w", fn.Name, err)
+			return fmt.Errorf("start function %s: %w", key, err)
 		}
 	case <-p.done:
-		return fmt.Errorf("start function %s: process exited before polling (%v)", fn.Name, p.cmd.ProcessState)
+		return fmt.Errorf("start function %s: process exited before polling (%v)", key, p.cmd.ProcessState)
 	}
 
-	b.opts.Logger.Info("function polling", "function", fn.Name, "pid", p.cmd.Process.Pid)
+	b.opts.Logger.Info("function polling", "function", key, "pid", p.cmd.Process.Pid)
 
 	return nil
 }
 
-// scaleOut starts one more process of a function whose processes are all
+// runtimeName is the name the process polls the Runtime API under (and the
+// key of its spec and process count): <Name>, or <Name>:<Version>.
+func (fn FunctionProcess) runtimeName() string {
+	if fn.Version == "" {
+		return fn.Name
+	}
+
+	return fn.Name + ":" + fn.Version
+}
+
+// scaleOut starts one more process of a function (or a function version:
+// name is the Runtime API name, see runtimeName) whose processes are all
 // busy, unless it has MaxProcesses already.
 func (b *Backend) scaleOut(name string) {
 	b.mu.Lock()
@@ -101,15 +125,19 @@ func (b *Backend) scaleOut(name string) {
 
 // spawn starts one process of the function.
 func (b *Backend) spawn(fn FunctionProcess) (*process, error) {
-	endpoint, err := b.proxy.Listen(fn.Name)
+	endpoint, err := b.proxy.ListenVersion(fn.Name, fn.Version)
 	if err != nil {
 		return nil, err
 	}
+	version := fn.Version
+	if version == "" {
+		version = "$LATEST"
+	}
 
 	env := map[string]string{
-		"AWS_LAMBDA_RUNTIME_API":          endpoint[len("http://"):] + runtimePath(fn.Name),
+		"AWS_LAMBDA_RUNTIME_API":          endpoint[len("http://"):] + runtimePath(fn.runtimeName()),
 		"AWS_LAMBDA_FUNCTION_NAME":        fn.Name,
-		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
+		"AWS_LAMBDA_FUNCTION_VERSION":     version,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(fn.MemoryMB),
 		"AWS_LAMBDA_LOG_FORMAT":           "JSON",
 		"AWS_REGION":                      b.opts.Region,
@@ -124,21 +152,35 @@ func (b *Backend) spawn(fn FunctionProcess) (*process, error) {
 		env[k] = v
 	}
 
-	cmd := exec.Command(fn.Binary)
-	cmd.Env = sortedEnv(env)
-	cmd.Stdout, cmd.Stderr = b.opts.Output, b.opts.Output
-	cmd.SysProcAttr = childAttr()
-
+	key := fn.runtimeName()
+	var cmd *exec.Cmd
 	b.mu.Lock()
-	if b.stopped {
+	for attempt := 0; ; attempt++ {
+		if b.stopped {
+			b.mu.Unlock()
+			return nil, fmt.Errorf("start function %s: backend stopped", key)
+		}
+		cmd = exec.Command(fn.Binary)
+		cmd.Env = sortedEnv(env)
+		cmd.Stdout, cmd.Stderr = b.opts.Output, b.opts.Output
+		cmd.SysProcAttr = childAttr()
+		err := cmd.Start()
+		if err == nil {
+			break
+		}
+		// A binary StartVersion has just written can be "text file busy"
+		// for a moment: a process forked meanwhile holds the write
+		// descriptor until it execs (golang.org/issue/22315).
+		if errors.Is(err, syscall.ETXTBSY) && attempt < 20 {
+			b.mu.Unlock()
+			time.Sleep(10 * time.Millisecond)
+			b.mu.Lock()
+			continue
+		}
 		b.mu.Unlock()
-		return nil, fmt.Errorf("start function %s: backend stopped", fn.Name)
+		return nil, fmt.Errorf("start function %s (%s): %w", key, fn.Binary, err)
 	}
-	if err := cmd.Start(); err != nil {
-		b.mu.Unlock()
-		return nil, fmt.Errorf("start function %s (%s): %w", fn.Name, fn.Binary, err)
-	}
-	p := &process{name: fn.Name, cmd: cmd, done: make(chan struct{})}
+	p := &process{name: key, cmd: cmd, done: make(chan struct{})}
 	b.functions = append(b.functions, p)
 	b.mu.Unlock()
 
