@@ -29,7 +29,8 @@ func FromEnv(cfg aws.Config, log *slog.Logger) (*Manager, error) {
 		return nil, err
 	}
 
-	return New(rules, waker, Config{}, log), nil
+	// Lambda names the version an execution environment runs.
+	return New(rules, waker, Config{Version: os.Getenv("AWS_LAMBDA_FUNCTION_VERSION")}, log), nil
 }
 
 // WakeFromEnv returns the rules table and the WakeRule starter named by

@@ -54,6 +54,10 @@ type Waker interface {
 
 // Config tunes the manager. Zero fields take the defaults below.
 type Config struct {
+	// Version is the function version this instance runs (Lambda's
+	// AWS_LAMBDA_FUNCTION_VERSION), sent back in VersionHeader; empty:
+	// no header.
+	Version string
 	// CacheTTL is how long a rule read from the table is reused by this
 	// function instance (default 2 s). A rule that changed state is seen at
 	// most this late; the manager's own writes update the cache at once.
@@ -122,6 +126,33 @@ func New(rules Rules, waker Waker, cfg Config, log *slog.Logger) *Manager {
 // Handle answers one request. It never returns an error: every failure is
 // an answer (503 with Retry-After), so the ALB never shows its own 502.
 func (m *Manager) Handle(ctx context.Context, req events.ALBTargetGroupRequest) events.ALBTargetGroupResponse {
+	return withVersion(m.handle(ctx, req), m.cfg.Version)
+}
+
+// VersionHeader names the function version that answered, on every
+// answer of the proxy: an operator (and the code update's checks) can tell
+// which build serves.
+const VersionHeader = "X-Autostop-Proxy-Version"
+
+// withVersion adds VersionHeader to an answer, in the header map the
+// answer uses (multi-value headers when the target group has them on).
+func withVersion(resp events.ALBTargetGroupResponse, version string) events.ALBTargetGroupResponse {
+	if version == "" {
+		return resp
+	}
+	if resp.MultiValueHeaders != nil {
+		resp.MultiValueHeaders[VersionHeader] = []string{version}
+		return resp
+	}
+	if resp.Headers == nil {
+		resp.Headers = map[string]string{}
+	}
+	resp.Headers[VersionHeader] = version
+
+	return resp
+}
+
+func (m *Manager) handle(ctx context.Context, req events.ALBTargetGroupRequest) events.ALBTargetGroupResponse {
 	host := requestHost(req)
 	it, err := m.lookup(ctx, host)
 	switch {

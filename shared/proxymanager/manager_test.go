@@ -251,3 +251,12 @@ func TestStaleWakeIsRetried(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestWithVersion(t *testing.T) {
+	single := withVersion(events.ALBTargetGroupResponse{StatusCode: 404}, "7")
+	multi := withVersion(events.ALBTargetGroupResponse{StatusCode: 404, MultiValueHeaders: map[string][]string{"content-type": {"text/html"}}}, "7")
+	none := withVersion(events.ALBTargetGroupResponse{StatusCode: 404}, "")
+	if single.Headers[VersionHeader] != "7" || len(multi.MultiValueHeaders[VersionHeader]) != 1 || multi.Headers != nil || none.Headers != nil {
+		t.Errorf("single %v, multi %v / %v, none %v", single.Headers, multi.MultiValueHeaders, multi.Headers, none.Headers)
+	}
+}
