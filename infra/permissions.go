@@ -167,7 +167,7 @@ const TagKey = ownership.LoadBalancerKey
 var Permissions = joinGrants(grantTables...)
 
 // grantTables are the tables Permissions joins, one per workflow.
-var grantTables = []map[string][]Grant{provisioningGrants, wakeGrants, rulesGrants, sleepGrants, deleteGrants}
+var grantTables = []map[string][]Grant{provisioningGrants, wakeGrants, rulesGrants, sleepGrants, deleteGrants, updateGrants}
 
 // joinGrants merges the tables of grants; a function in two tables is a
 // mistake the tests report (TestPermissionTablesDisjoint).

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -21,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
@@ -29,8 +31,16 @@ import (
 	"github.com/autostop/autostop/shared/localaws"
 	"github.com/autostop/autostop/shared/localenv"
 	"github.com/autostop/autostop/shared/localworkload"
+	"github.com/autostop/autostop/shared/proxymanager"
 	"github.com/autostop/autostop/shared/spec"
 )
+
+// goldenDir is testdata/cli of this package (the test changes directory
+// to build the proxy from the repository's root).
+var goldenDir = func() string {
+	wd, _ := os.Getwd()
+	return filepath.Join(wd, "testdata", "cli")
+}()
 
 var update = flag.Bool("update", false, "rewrite the CLI's golden files in testdata/cli from this run")
 
@@ -156,6 +166,34 @@ func TestOperatorCLI(t *testing.T) {
 	golden("rules-sleep.txt", "rules", "sleep", "demo")
 	golden("history-last-3.txt", "history", "--last", "3")
 
+	// Update the proxy's code: built from this checkout, tried, then
+	// served; the alias moved and the old version kept. Then a build that
+	// fails its test invocation: nothing moves.
+	lc := lambda.NewFromConfig(cfg)
+	before := aliasVersion(t, ctx, lc)
+	t.Chdir(root)
+	stdout := golden("lb-update-proxy.txt", "lb", "update-proxy", s.Name, "--build", "--local", "--name", "cli-golden-update")
+	t.Chdir(filepath.Join(root, "cmd", "autostop-local"))
+	after := aliasVersion(t, ctx, lc)
+	if after == before || !strings.Contains(stdout, "runs version "+after) {
+		t.Errorf("after update-proxy the alias is at version %s (was %s):\n%s", after, before, stdout)
+	}
+	if _, err := lc.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("autostop-proxy"), Qualifier: aws.String(before)}); err != nil {
+		t.Errorf("the old version %s is gone: %v", before, err)
+	}
+	requireProxyVersion(t, ctx, plane, "nobody."+env.Domain, after)
+	golden("history-update.txt", "history", "cli-golden-update")
+
+	bad := badProxyPackage(t, root, dir)
+	stdout, stderr, code := autostop("lb", "update-proxy", s.Name, "--zip", bad, "--name", "cli-golden-update-bad")
+	if code != cli.ExitFailed || !strings.Contains(stdout, "Error: CheckFailed") {
+		t.Errorf("update-proxy with a bad build: exit code %d, want %d and CheckFailed\nstdout:\n%s\nstderr:\n%s", code, cli.ExitFailed, stdout, stderr)
+	}
+	if now := aliasVersion(t, ctx, lc); now != after {
+		t.Errorf("after a failed update-proxy the alias is at version %s, want %s", now, after)
+	}
+	requireProxyVersion(t, ctx, plane, "nobody."+env.Domain, after)
+
 	// Delete: refused while the rule is attached; with --force the rule is
 	// detached first. A record and a target group another tool made stay.
 	if stdout, stderr, code := autostop("lb", "delete", s.Name, "--name", "cli-golden-refused"); code != cli.ExitFailed ||
@@ -239,6 +277,64 @@ func addForeignResources(t *testing.T, ctx context.Context, cfg aws.Config, env 
 	return record, aws.ToString(tg.TargetGroups[0].TargetGroupArn)
 }
 
+// aliasVersion is the version the proxy's alias "live" points at.
+func aliasVersion(t *testing.T, ctx context.Context, lc *lambda.Client) string {
+	t.Helper()
+	a, err := lc.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String("autostop-proxy"), Name: aws.String("live")})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	return aws.ToString(a.FunctionVersion)
+}
+
+// requireProxyVersion fails unless a request through the ALB front for
+// host is answered by the proxy's version want.
+func requireProxyVersion(t *testing.T, ctx context.Context, plane *dataPlane, host, want string) {
+	t.Helper()
+	status, header, body, err := get(ctx, plane.URL(host), "application/json")
+	if err != nil || header.Get(proxymanager.VersionHeader) != want {
+		t.Errorf("GET %s through the front: %d %v, %s %q, want version %s: %s", plane.URL(host), status, err,
+			proxymanager.VersionHeader, header.Get(proxymanager.VersionHeader), want, body)
+	}
+}
+
+// badProxyPackage zips a function that answers no ALB response (the
+// local runner's test function): its test invocation must fail.
+func badProxyPackage(t *testing.T, root, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "bad", "bootstrap")
+	build := exec.Command("go", "build", "-o", bin, "./shared/localaws/testdata/versionfn")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the bad proxy: %v\n%s", err, out)
+	}
+	raw, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
+	h.SetMode(0o755)
+	w, err := zw.CreateHeader(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "bad.zip")
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	return path
+}
+
 // lbARN is the ARN of the load balancer called name.
 func lbARN(t *testing.T, ctx context.Context, cfg aws.Config, name string) string {
 	t.Helper()
@@ -254,7 +350,7 @@ func lbARN(t *testing.T, ctx context.Context, cfg aws.Config, name string) strin
 // -update.
 func compareGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "cli", name)
+	path := filepath.Join(goldenDir, name)
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
@@ -314,6 +410,9 @@ var normalizations = []struct {
 	{regexp.MustCompile(`:\d+:function:`), ":<acct>:function:"},
 	{regexp.MustCompile(`-[0-9a-f]{8}-(sleep-)?\d{13}\b`), "-<hash>-$1<ms>"},
 	{regexp.MustCompile(`/rule-\d+\b`), "/rule-<n>"},
+	{regexp.MustCompile(`code [A-Za-z0-9+/]{43}=`), "code <sha256>"},
+	{regexp.MustCompile(`for (linux|darwin)/(amd64|arm64)`), "for <os>/<arch>"},
+	{regexp.MustCompile(`Uploading \d+\.\d MB`), "Uploading <n> MB"},
 }
 
 // loopLine is a wait loop's turn ("↻ …"): how often a loop turns depends

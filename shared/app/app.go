@@ -131,7 +131,7 @@ const RulesTable = "rules"
 // Description returns the app: the provisioning workflow, the rules table,
 // and the parts each later workflow adds (one file each).
 func Description() App {
-	return join(provisioning(), wake(), rules(), sleep(), teardown())
+	return join(provisioning(), wake(), rules(), sleep(), teardown(), proxyUpdate())
 }
 
 // step is a workflow step's function: 128 MB, the given timeout, and

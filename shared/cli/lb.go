@@ -11,6 +11,6 @@ workloads to the proxy function; each AutoStopping rule adds a host rule.`,
   autostop lb list
   autostop lb describe web
   autostop lb delete web --force`,
-		c.lbCreateCommand(), c.lbListCommand(), c.lbDescribeCommand(), c.lbDeleteCommand(),
+		c.lbCreateCommand(), c.lbListCommand(), c.lbDescribeCommand(), c.lbDeleteCommand(), c.lbUpdateProxyCommand(),
 	)
 }

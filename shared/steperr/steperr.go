@@ -48,6 +48,12 @@ type RollbackIncomplete struct{ Message string }
 // why. Running the deletion again finishes the job.
 type DeletionIncomplete struct{ Message string }
 
+// CheckFailed: new code failed the check it must pass before it serves
+// (the proxy's new version answered its test invocation with a function
+// error or a 5xx). Not retried: the update stops, the alias stays (or is
+// put back).
+type CheckFailed struct{ Message string }
+
 // NotReady: a workload did not become ready within its bound (instances
 // not running, targets not healthy). Not retried: the wake ends and the
 // next request starts another.
@@ -124,9 +130,10 @@ func (e *NotPropagated) Error() string  { return e.Message }
 
 func (e *RollbackIncomplete) Error() string { return e.Message }
 func (e *DeletionIncomplete) Error() string { return e.Message }
+func (e *CheckFailed) Error() string        { return e.Message }
 
 // Names lists every error name a step can fail with.
-var Names = []string{"InvalidRequest", "Conflict", "NotFound", "Throttled", "AccessDenied", "Internal", "RollbackIncomplete", "DeletionIncomplete", "NotReady", "NotStopped", "NotPropagated"}
+var Names = []string{"InvalidRequest", "Conflict", "NotFound", "Throttled", "AccessDenied", "Internal", "RollbackIncomplete", "DeletionIncomplete", "CheckFailed", "NotReady", "NotStopped", "NotPropagated"}
 
 // Invalid returns an InvalidRequest error.
 func Invalid(format string, a ...any) error { return &InvalidRequest{Message: sprintf(format, a...)} }
@@ -176,6 +183,7 @@ func Map(err error) error {
 		in  *Internal
 		ri  *RollbackIncomplete
 		di  *DeletionIncomplete
+		cf  *CheckFailed
 		nr  *NotReady
 		ns  *NotStopped
 		np  *NotPropagated
@@ -198,6 +206,8 @@ func Map(err error) error {
 		return &RollbackIncomplete{Message: msg}
 	case errors.As(err, &di):
 		return &DeletionIncomplete{Message: msg}
+	case errors.As(err, &cf):
+		return &CheckFailed{Message: msg}
 	case errors.As(err, &nr):
 		return &NotReady{Message: msg}
 	case errors.As(err, &ns):

@@ -55,7 +55,7 @@ func TestMap(t *testing.T) {
 }
 
 func TestNamesAreTheTypes(t *testing.T) {
-	types := []error{&InvalidRequest{}, &Conflict{}, &NotFound{}, &Throttled{}, &AccessDenied{}, &Internal{}, &RollbackIncomplete{}, &DeletionIncomplete{}, &NotReady{}, &NotStopped{}, &NotPropagated{}}
+	types := []error{&InvalidRequest{}, &Conflict{}, &NotFound{}, &Throttled{}, &AccessDenied{}, &Internal{}, &RollbackIncomplete{}, &DeletionIncomplete{}, &CheckFailed{}, &NotReady{}, &NotStopped{}, &NotPropagated{}}
 	if len(types) != len(Names) {
 		t.Fatalf("%d types, %d names", len(types), len(Names))
 	}

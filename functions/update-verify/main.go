@@ -1,0 +1,24 @@
+// Command update-verify is UpdateProxyCode's VerifyTarget step: invokes the target group's registered target and checks the new version answers
+// (see shared/proxyupdate).
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/autostop/autostop/shared/awsenv"
+	"github.com/autostop/autostop/shared/proxyupdate"
+	"github.com/autostop/autostop/shared/steperr"
+)
+
+func main() {
+	cfg, log := awsenv.Setup()
+	e := elbv2.NewFromConfig(cfg)
+	l := awslambda.NewFromConfig(cfg)
+	lambda.Start(steperr.Logged(log, "VerifyTarget", proxyupdate.LogFields, func(ctx context.Context, in proxyupdate.Input) (proxyupdate.Checked, error) {
+		return proxyupdate.Verify(ctx, e, l, in)
+	}))
+}
