@@ -214,7 +214,8 @@ func TestOperatorCLI(t *testing.T) {
 	aws := awsCLI(t)
 	awsOut := func(args ...string) string {
 		t.Helper()
-		out, err := exec.Command(aws, args...).CombinedOutput()
+		// --endpoint-url: Debian's AWS CLI predates AWS_ENDPOINT_URL.
+		out, err := exec.Command(aws, append(args, "--endpoint-url", b.Endpoint())...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
