@@ -419,6 +419,10 @@ func TestAttachRuleFaults(t *testing.T) {
 // event changes nothing.
 func TestDetachRule(t *testing.T) {
 	rw := newRuleWorld(t)
+	// The rule is attached stopped with one instance running: the idle
+	// watcher would rightly wake it (started outside autostop) meanwhile,
+	// starting the stopped one this test expects untouched.
+	defer rw.pauseWatcher(t)()
 	ctx := context.Background()
 	launched := rw.launch(t, group{n: 1}, group{n: 1, stopped: true})
 	running, stopped := launched[0], launched[1]

@@ -44,9 +44,9 @@ const (
 // pauseWatcher disables the idle watcher's schedule until the returned
 // function enables it again: for a test that changes instances outside
 // autostop on purpose, which the watcher would otherwise repair meanwhile.
-func (ww *wakeWorld) pauseWatcher(t testing.TB) (resume func()) {
+func (w *world) pauseWatcher(t testing.TB) (resume func()) {
 	t.Helper()
-	events := eventbridge.NewFromConfig(ww.cfg)
+	events := eventbridge.NewFromConfig(w.cfg)
 	put := func(state ebtypes.RuleState) {
 		for _, s := range app.Description().Schedules {
 			if _, err := events.PutRule(context.Background(), &eventbridge.PutRuleInput{
