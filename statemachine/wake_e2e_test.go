@@ -223,10 +223,37 @@ func (ww *wakeWorld) waitServed(t testing.TB, it rulestore.Item, accept string) 
 		}
 		if time.Now().After(deadline) {
 			got, _ := ww.store.Get(context.Background(), it.Host, true)
-			t.Fatalf("not switched after 60 s: rule %+v\nwake executions:\n%s", got, ww.wakeExecutions())
+			t.Fatalf("not switched after 60 s: rule %+v\nlast answer %d %v %.300s\nlistener rules:\n%s\nwake executions:\n%s",
+				got, resp.StatusCode, resp.Header, body, ww.listenerRules(got.ListenerARN), ww.wakeExecutions())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// listenerRules lists a listener's rules (priority, hosts, target
+// groups), for a failure message: what the front should have matched.
+func (ww *wakeWorld) listenerRules(listenerARN string) string {
+	if listenerARN == "" {
+		return "  (the rule names no listener)"
+	}
+	out, err := ww.elb.DescribeRules(context.Background(), &elbv2.DescribeRulesInput{ListenerArn: aws.String(listenerARN)})
+	if err != nil {
+		return "  describe rules: " + err.Error()
+	}
+	var b strings.Builder
+	for _, r := range out.Rules {
+		var hosts, tgs []string
+		for _, c := range r.Conditions {
+			if c.HostHeaderConfig != nil {
+				hosts = append(hosts, c.HostHeaderConfig.Values...)
+			}
+		}
+		for _, a := range r.Actions {
+			tgs = append(tgs, string(a.Type)+" "+aws.ToString(a.TargetGroupArn))
+		}
+		fmt.Fprintf(&b, "  %s hosts %v actions %v\n", aws.ToString(r.Priority), hosts, tgs)
+	}
+	return b.String()
 }
 
 // wakeExecutions describes every WakeRule execution and its last events,
