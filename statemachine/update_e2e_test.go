@@ -1,8 +1,6 @@
 package statemachine
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/autostop/autostop/shared/app"
 	"github.com/autostop/autostop/shared/awsproxy"
+	"github.com/autostop/autostop/shared/lambdapkg"
 	"github.com/autostop/autostop/shared/localaws"
 	"github.com/autostop/autostop/shared/localdeploy"
 	"github.com/autostop/autostop/shared/proxyupdate"
@@ -51,23 +50,7 @@ func proxyPackage(t testing.TB) []byte {
 			t.Logf("%s", out)
 			return
 		}
-		raw, err := os.ReadFile(bin)
-		if err != nil {
-			proxyPackageErr = err
-			return
-		}
-		var buf bytes.Buffer
-		zw := zip.NewWriter(&buf)
-		h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-		h.SetMode(0o755)
-		w, err := zw.CreateHeader(h)
-		if err == nil {
-			_, err = w.Write(raw)
-		}
-		if err == nil {
-			err = zw.Close()
-		}
-		proxyPackageZip, proxyPackageErr = buf.Bytes(), err
+		proxyPackageZip, proxyPackageErr = lambdapkg.ZipFile(bin)
 	})
 	if proxyPackageErr != nil {
 		t.Fatalf("build the proxy package: %v", proxyPackageErr)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/autostop/autostop/shared/cli"
 	"github.com/autostop/autostop/shared/eventstart"
+	"github.com/autostop/autostop/shared/lambdapkg"
 	"github.com/autostop/autostop/shared/localaws"
 	"github.com/autostop/autostop/shared/localenv"
 	"github.com/autostop/autostop/shared/localworkload"
@@ -310,26 +310,12 @@ func badProxyPackage(t *testing.T, root, dir string) string {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build the bad proxy: %v\n%s", err, out)
 	}
-	raw, err := os.ReadFile(bin)
+	pkg, err := lambdapkg.ZipFile(bin)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	h.SetMode(0o755)
-	w, err := zw.CreateHeader(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(raw); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "bad.zip")
-	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+	if err := os.WriteFile(path, pkg, 0o600); err != nil {
 		t.Fatal(err)
 	}
 

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -24,6 +22,7 @@ import (
 
 	"github.com/autostop/autostop/shared/app"
 	"github.com/autostop/autostop/shared/inventory"
+	"github.com/autostop/autostop/shared/lambdapkg"
 	"github.com/autostop/autostop/shared/proxyupdate"
 )
 
@@ -156,17 +155,8 @@ func (c *CLI) lbUpdateProxy(ctx context.Context, lbName string, f updateProxyFla
 
 // checkPackage checks a deployment package is a zip with a bootstrap.
 func checkPackage(pkg []byte) error {
-	zr, err := zip.NewReader(bytes.NewReader(pkg), int64(len(pkg)))
-	if err != nil {
-		return fmt.Errorf("not a zip: %w", err)
-	}
-	for _, f := range zr.File {
-		if f.Name == "bootstrap" {
-			return nil
-		}
-	}
-
-	return fmt.Errorf("the zip has no bootstrap (a provided.al2023 function's executable)")
+	_, err := lambdapkg.Find(pkg)
+	return err
 }
 
 // buildProxy builds functions/proxy of the module in the working
@@ -186,26 +176,8 @@ func buildProxy(ctx context.Context, goos, goarch string) ([]byte, error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build functions/proxy (run it from the repository's root): %w\n%s", err, out)
 	}
-	raw, err := os.ReadFile(bin)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	h.SetMode(0o755)
-	w, err := zw.CreateHeader(h)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := io.Copy(w, bytes.NewReader(raw)); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
 
-	return buf.Bytes(), nil
+	return lambdapkg.ZipFile(bin)
 }
 
 // updateOutput is the UpdateProxyCode execution's output.

@@ -1,8 +1,6 @@
 package localaws_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/autostop/autostop/shared/lambdapkg"
 	"github.com/autostop/autostop/shared/localaws"
 	"github.com/autostop/autostop/shared/localaws/localawstest"
 )
@@ -275,26 +274,12 @@ func buildVersionFn(t *testing.T, build string) string {
 // packageOf is a deployment package holding binary as bootstrap.
 func packageOf(t *testing.T, binary string) []byte {
 	t.Helper()
-	code, err := os.ReadFile(binary)
+	pkg, err := lambdapkg.ZipFile(binary)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	h.SetMode(0o755)
-	w, err := zw.CreateHeader(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(code); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
 
-	return buf.Bytes()
+	return pkg
 }
 
 func proxiedLambda(t *testing.T, b *localaws.Backend, caller string) *lambda.Client {
