@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -343,6 +344,17 @@ func (c *CLI) printJSON(v any) error {
 	fmt.Fprintln(c.Stdout, string(doc))
 
 	return nil
+}
+
+// printRawJSON writes a JSON document (an execution's output) indented as
+// printJSON does, or as it is when it is not JSON.
+func (c *CLI) printRawJSON(raw string) {
+	var b bytes.Buffer
+	if err := json.Indent(&b, []byte(raw), "", "  "); err != nil {
+		fmt.Fprintln(c.Stdout, raw)
+		return
+	}
+	fmt.Fprintln(c.Stdout, b.String())
 }
 
 // printHistory writes one execution's timeline.

@@ -137,7 +137,7 @@ func (c *CLI) provisionResult(final *sfn.DescribeExecutionOutput, lastOutput str
 	}
 	raw := aws.ToString(final.Output)
 	if c.global.output == outputJSON {
-		fmt.Fprintln(c.Stdout, raw)
+		c.printRawJSON(raw)
 		return nil
 	}
 	var out Output
@@ -151,17 +151,20 @@ func (c *CLI) provisionResult(final *sfn.DescribeExecutionOutput, lastOutput str
 }
 
 // failure prints how an execution that did not succeed ended, with its
-// rollback (read from lastOutput), and returns ExitFailed.
-func (c *CLI) failure(final *sfn.DescribeExecutionOutput, lastOutput string, progressOut io.Writer) error {
+// rollback (read from lastOutput) and what more adds, and returns
+// ExitFailed.
+func (c *CLI) failure(final *sfn.DescribeExecutionOutput, lastOutput string, progressOut io.Writer, more ...func(*Failure)) error {
 	failure := Failure{
 		ExecutionARN: aws.ToString(final.ExecutionArn), Status: string(final.Status),
 		Error: aws.ToString(final.Error), Cause: aws.ToString(final.Cause),
 	}
 	failure.Rollback, failure.RollbackError = rollbackOf(lastOutput)
+	for _, m := range more {
+		m(&failure)
+	}
 	printFailure(progressOut, failure)
 	if c.global.output == outputJSON {
-		doc, _ := json.MarshalIndent(failure, "", "  ")
-		fmt.Fprintln(c.Stdout, string(doc))
+		_ = c.printJSON(failure)
 	}
 
 	return exitWith(ExitFailed)

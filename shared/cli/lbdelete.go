@@ -101,7 +101,7 @@ func (c *CLI) deleteResult(final *sfn.DescribeExecutionOutput, lastOutput string
 		return failed(fmt.Errorf("read the execution's output: %w", err))
 	}
 	if c.global.output == outputJSON {
-		fmt.Fprintln(c.Stdout, raw)
+		c.printRawJSON(raw)
 	}
 	if out.Message != "" {
 		fmt.Fprintf(progressOut, "\nNothing autostop created for load balancer %s is left: %s.\n", out.Name, out.Message)

@@ -192,11 +192,11 @@ type updateOutput struct {
 // updateProxyResult prints where the alias points now.
 func (c *CLI) updateProxyResult(final *sfn.DescribeExecutionOutput, lastOutput string, progressOut io.Writer) error {
 	if final.Status != types.ExecutionStatusSucceeded {
-		return c.failure(final, lastOutput, progressOut)
+		return c.failure(final, lastOutput, progressOut, func(f *Failure) { f.Alias = aliasOutcome(lastOutput) })
 	}
 	raw := aws.ToString(final.Output)
 	if c.global.output == outputJSON {
-		fmt.Fprintln(c.Stdout, raw)
+		c.printRawJSON(raw)
 		return nil
 	}
 	var out updateOutput
@@ -208,4 +208,29 @@ func (c *CLI) updateProxyResult(final *sfn.DescribeExecutionOutput, lastOutput s
 		indent, out.AliasARN, out.Version, out.PreviousVersion)
 
 	return nil
+}
+
+// aliasOutcome reads where a failed update left the alias from its last
+// state's output: nil before LocateProxy found it.
+func aliasOutcome(lastOutput string) *AliasOutcome {
+	var doc struct {
+		Located   *proxyupdate.Located `json:"located"`
+		Moved     *proxyupdate.Moved   `json:"moved"`
+		MovedBack *proxyupdate.Moved   `json:"movedBack"`
+	}
+	if json.Unmarshal([]byte(lastOutput), &doc) != nil || doc.Located == nil {
+		return nil
+	}
+	a := &AliasOutcome{AliasARN: doc.Located.AliasARN, Version: doc.Located.PreviousVersion}
+	switch {
+	case doc.MovedBack != nil:
+		// MovedBack.From is where it was found: the new version, or the
+		// old one when the move itself had failed.
+		a.Moved = doc.MovedBack.From != doc.MovedBack.To
+		a.MovedBack = a.Moved
+	case doc.Moved != nil:
+		a.Moved, a.Version = true, doc.Moved.To
+	}
+
+	return a
 }

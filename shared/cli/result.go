@@ -29,6 +29,20 @@ type Failure struct {
 	Cause         string               `json:"cause,omitempty"`
 	Rollback      *step.RollbackResult `json:"rollback,omitempty"`
 	RollbackError *step.Error          `json:"rollbackError,omitempty"`
+	// Alias is where a failed UpdateProxyCode left the proxy's alias.
+	Alias *AliasOutcome `json:"alias,omitempty"`
+}
+
+// AliasOutcome is where a failed proxy update left the alias the load
+// balancer's target group invokes.
+type AliasOutcome struct {
+	AliasARN string `json:"aliasArn"`
+	// Version is the version the alias points at now.
+	Version string `json:"version"`
+	// Moved: the update had moved the alias to its new version;
+	// MovedBack: it was moved back to the version it pointed at before.
+	Moved     bool `json:"moved"`
+	MovedBack bool `json:"movedBack"`
 }
 
 // printSummary writes what a successful execution provisioned.
@@ -206,6 +220,15 @@ func printFailure(w io.Writer, f Failure) {
 	}
 	if re := f.RollbackError; re != nil {
 		fmt.Fprintf(w, "\nRollback incomplete: %s: %s\n", re.Error, causeMessage(re.Cause))
+	}
+	switch a := f.Alias; {
+	case a == nil:
+	case a.MovedBack:
+		fmt.Fprintf(w, "\nThe alias was moved back: %s points at version %s again.\n", a.AliasARN, a.Version)
+	case a.Moved:
+		fmt.Fprintf(w, "\nThe alias was NOT moved back: %s points at the new version %s.\n", a.AliasARN, a.Version)
+	default:
+		fmt.Fprintf(w, "\nThe alias did not move: %s points at version %s, as before.\n", a.AliasARN, a.Version)
 	}
 }
 

@@ -186,7 +186,7 @@ func (c *CLI) executionResult(final *sfn.DescribeExecutionOutput, lastOutput str
 		return c.failure(final, lastOutput, progressOut)
 	}
 	if c.global.output == outputJSON {
-		fmt.Fprintln(c.Stdout, aws.ToString(final.Output))
+		c.printRawJSON(aws.ToString(final.Output))
 		return nil
 	}
 	fmt.Fprintf(c.Stdout, "\nDone (execution %s): 'autostop history %s' shows each step.\n", aws.ToString(final.Name), aws.ToString(final.Name))
@@ -301,8 +301,7 @@ func (c *CLI) wakeOrSleep(ctx context.Context, hostOrName string, timeout time.D
 			return failed(err)
 		}
 		if now.State == rulestore.Running {
-			fmt.Fprintf(c.Stdout, "Rule %s is running already (since %s); nothing to do.\n", now.Rule.Name, stamp(now.ReadyAt))
-			return nil
+			return c.nothingToDo(now, fmt.Sprintf("Rule %s is running already (since %s); nothing to do.", now.Rule.Name, stamp(now.ReadyAt)))
 		}
 		if now.State != rulestore.Starting {
 			return failed(fmt.Errorf("rule %s is %s: it cannot be woken now%s", now.Host, now.State, brokenHint(now)))
@@ -310,8 +309,7 @@ func (c *CLI) wakeOrSleep(ctx context.Context, hostOrName string, timeout time.D
 		name, title = proxymanager.WakeExecutionName(now), fmt.Sprintf("Waking rule %s (%s)", now.Rule.Name, now.Host)
 	} else {
 		if it.State != rulestore.Running {
-			fmt.Fprintf(c.Stdout, "Rule %s is %s, not running; nothing to stop.\n", it.Rule.Name, it.State)
-			return nil
+			return c.nothingToDo(it, fmt.Sprintf("Rule %s is %s, not running; nothing to stop.", it.Rule.Name, it.State))
 		}
 		now, won, err := store.BeginSleep(ctx, it.Host, it.ReadyAt, rulestore.SleepRequested)
 		if err != nil {
@@ -331,6 +329,26 @@ func (c *CLI) wakeOrSleep(ctx context.Context, hostOrName string, timeout time.D
 
 	return c.follow(ctx, followed{states: states, endpoint: endpoint, machine: machine, arn: eventstart.ExecutionARN(machine, name), name: name,
 		title: title, timeout: timeout, waits: waitsOf(ctx, states, machine), out: c.progressOut()}, c.executionResult)
+}
+
+// Unchanged is what --output json prints when a wake or sleep finds the
+// rule where the command would take it: no execution starts.
+type Unchanged struct {
+	Host    string `json:"host"`
+	Name    string `json:"name"`
+	State   string `json:"state"`
+	Changed bool   `json:"changed"` // always false
+	Message string `json:"message"`
+}
+
+// nothingToDo says the rule is left as it is: msg, or Unchanged as json.
+func (c *CLI) nothingToDo(it rulestore.Item, msg string) error {
+	if c.global.output == outputJSON {
+		return c.printJSON(Unchanged{Host: it.Host, Name: it.Rule.Name, State: string(it.State), Message: msg})
+	}
+	fmt.Fprintln(c.Stdout, msg)
+
+	return nil
 }
 
 func brokenHint(it rulestore.Item) string {

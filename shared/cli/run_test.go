@@ -138,7 +138,7 @@ func TestLbCreateEndsWithExecution(t *testing.T) {
 		},
 		{
 			name: "json output on success", history: successHistory(), final: succeeded, args: []string{"--output", "json"}, wantCode: ExitOK,
-			wantStdout: []string{`"loadBalancerDnsName":"web-1.elb.localhost"`},
+			wantStdout: []string{`"loadBalancerDnsName": "web-1.elb.localhost"`},
 			wantStderr: []string{"→ Validate", "✓ Provisioned"},
 			notStdout:  []string{"→", "is ready"},
 		},
