@@ -395,7 +395,7 @@ func printHistory(w io.Writer, h ExecutionHistory) {
 func entryResult(h ExecutionHistory, i int) string {
 	e := h.States[i]
 	switch {
-	case e.Exited.IsZero() && e.Error != "":
+	case e.Failed:
 		return "failed: " + e.Error + ": " + shorten(causeMessage(e.Cause), maxCauseLen)
 	case e.Exited.IsZero() && e.Type == "Fail":
 		return "failed the execution"

@@ -69,7 +69,7 @@ func TestHistoryOfAnExecution(t *testing.T) {
 			name: "failed, table with the rollback", fake: failedRun(), wantCode: ExitOK,
 			wantStdout: []string{
 				"Execution run-1 of autostop-provision-load-balancer: FAILED",
-				"EnsureListeners", "Task", "1", "ok after AccessDenied",
+				"EnsureListeners", "Task", "1", "failed: AccessDenied: create listener: not authorized",
 				"Rollback", "Task", "ok",
 				"Execution FAILED.", "Error: AccessDenied", "Cause: create listener: not authorized",
 				"Rollback: deleted 2 resource(s), 0 left.", "load-balancer  arn:lb",
@@ -78,7 +78,7 @@ func TestHistoryOfAnExecution(t *testing.T) {
 		{
 			name: "mermaid, from the state machine's definition", fake: withDefinition(failedRun(), rollbackMachine), args: []string{"--output", "mermaid"}, wantCode: ExitOK,
 			wantStdout: []string{"flowchart TD", "start((start))", "EnsureListeners == \"catch States.ALL\" ==> Rollback", "Rollback ==> ProvisioningFailed",
-				"class Init,Validate,EnsureLoadBalancer,EnsureListeners,Rollback visited", "class ProvisioningFailed failed"},
+				"class Init,Validate,EnsureLoadBalancer,Rollback visited", "class EnsureListeners,ProvisioningFailed failed"},
 		},
 		{
 			name: "no such execution", wantCode: ExitNotFound,

@@ -35,6 +35,11 @@ type Entry struct {
 	// failure that later succeeded keeps them, with Attempts > 1).
 	Error string `json:"error,omitempty"`
 	Cause string `json:"cause,omitempty"`
+	// Failed: the state's last attempt failed. With Exited set, a Catch
+	// took the execution on from it (Step Functions writes the state's
+	// exit with the Catcher's output); without, the execution failed in
+	// it or a Catch left it.
+	Failed bool `json:"failed,omitempty"`
 	// Resources are those the state's output names and its input did not.
 	Resources []step.Resource `json:"resources,omitempty"`
 }
@@ -84,14 +89,27 @@ func Timeline(events []types.HistoryEvent) []Entry {
 			out[i].Resources = added(inputs[i], aws.ToString(e.StateExitedEventDetails.Output))
 		case current >= 0 && IsScheduled(e.Type):
 			out[current].Attempts++
+		case current >= 0 && isSucceeded(e.Type):
+			out[current].Failed = false
 		case current >= 0:
 			if name, cause, ok := Failure(e); ok {
-				out[current].Error, out[current].Cause = name, cause
+				out[current].Error, out[current].Cause, out[current].Failed = name, cause, true
 			}
 		}
 	}
 
 	return out
+}
+
+// isSucceeded reports whether an event ends a task attempt well.
+func isSucceeded(t types.HistoryEventType) bool {
+	switch t {
+	case types.HistoryEventTypeTaskSucceeded, types.HistoryEventTypeLambdaFunctionSucceeded,
+		types.HistoryEventTypeActivitySucceeded:
+		return true
+	}
+
+	return false
 }
 
 // IsScheduled reports whether an event starts a task attempt (a Lambda
@@ -142,19 +160,21 @@ func Failure(e types.HistoryEvent) (name, cause string, ok bool) {
 	return aws.ToString(errName), aws.ToString(errCause), true
 }
 
-// added lists the resources output names that input does not (by kind, id
-// and action), in resourcesIn's order.
+// added lists the resources output names more often than input does (by
+// kind, id and action; an alias updated, then updated back, is named twice),
+// in resourcesIn's order.
 func added(input, output string) []step.Resource {
-	seen := map[step.Resource]bool{}
+	left := map[step.Resource]int{}
 	for _, r := range resourcesIn(input) {
-		seen[r] = true
+		left[r]++
 	}
 	var out []step.Resource
 	for _, r := range resourcesIn(output) {
-		if !seen[r] {
-			seen[r] = true
-			out = append(out, r)
+		if left[r] > 0 {
+			left[r]--
+			continue
 		}
+		out = append(out, r)
 	}
 
 	return out

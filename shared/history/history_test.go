@@ -57,6 +57,7 @@ func TestTimeline(t *testing.T) {
 	lb := `{"kind":"load-balancer","id":"arn:lb","action":"created"}`
 	sg := `{"kind":"security-group","id":"sg-1","action":"created"}`
 	rec := `{"kind":"record","id":"*.d A","action":"created"}`
+	alias := `{"kind":"alias","id":"arn:live","action":"updated"}`
 	t0 := time.Date(2026, 12, 2, 15, 0, 0, 0, time.UTC)
 
 	tests := []struct {
@@ -93,10 +94,25 @@ func TestTimeline(t *testing.T) {
 				exit("Task", "Rollback", 0, `{"rollback":{"deleted":[{"kind":"load-balancer","id":"arn:lb","action":"deleted"}],"left":[]}}`).
 				enter("Fail", "ProvisioningFailed", `{}`),
 			want: []Entry{
-				{State: "EnsureListeners", Type: "Task", Entered: t0, Attempts: 1, Error: "AccessDenied", Cause: "AccessDenied cause"},
+				{State: "EnsureListeners", Type: "Task", Entered: t0, Attempts: 1, Error: "AccessDenied", Cause: "AccessDenied cause", Failed: true},
 				{State: "Rollback", Type: "Task", Entered: t0.Add(time.Second), Exited: t0.Add(2 * time.Second), Attempts: 1,
 					Resources: []step.Resource{{Kind: "load-balancer", ID: "arn:lb", Action: "deleted"}}},
 				{State: "ProvisioningFailed", Type: "Fail", Entered: t0.Add(2 * time.Second)},
+			},
+		},
+		{
+			name: "a failure caught: the state exits with the Catcher's output; a resource changed back is named again",
+			h: newEvents().
+				enter("Task", "MoveAlias", `{}`).attempt(time.Second, "").
+				exit("Task", "MoveAlias", 0, `{"moved":{"resources":[`+alias+`]}}`).
+				enter("Task", "VerifyTarget", `{"moved":{"resources":[`+alias+`]}}`).attempt(time.Second, "CheckFailed").
+				exit("Task", "VerifyTarget", 0, `{"moved":{"resources":[`+alias+`]},"error":{}}`).
+				enter("Task", "MoveAliasBack", `{"moved":{"resources":[`+alias+`]},"error":{}}`).attempt(time.Second, "").
+				exit("Task", "MoveAliasBack", 0, `{"moved":{"resources":[`+alias+`]},"movedBack":{"resources":[`+alias+`]},"error":{}}`),
+			want: []Entry{
+				{State: "MoveAlias", Type: "Task", Entered: t0, Exited: t0.Add(time.Second), Attempts: 1, Resources: []step.Resource{{Kind: "alias", ID: "arn:live", Action: "updated"}}},
+				{State: "VerifyTarget", Type: "Task", Entered: t0.Add(time.Second), Exited: t0.Add(2 * time.Second), Attempts: 1, Error: "CheckFailed", Cause: "CheckFailed cause", Failed: true},
+				{State: "MoveAliasBack", Type: "Task", Entered: t0.Add(2 * time.Second), Exited: t0.Add(3 * time.Second), Attempts: 1, Resources: []step.Resource{{Kind: "alias", ID: "arn:live", Action: "updated"}}},
 			},
 		},
 		{

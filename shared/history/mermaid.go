@@ -115,7 +115,7 @@ func Mermaid(definition string, entries []Entry) (string, error) {
 		entered[s.Name]++
 		attempts[s.Name] += e.Attempts
 		retried[s.Name] = retried[s.Name] || e.Attempts > 1
-		if e.Error != "" && e.Exited.IsZero() {
+		if e.Failed {
 			lastError = i
 		}
 		failed[s.Name] = failed[s.Name] || s.Type == "Fail"
@@ -124,7 +124,7 @@ func Mermaid(definition string, entries []Entry) (string, error) {
 		h := hop{from: "start", to: s.ID}
 		if i > 0 {
 			prev := path[i-1]
-			h = hop{byName[prev.State].ID, s.ID, prev.Error != "" && prev.Exited.IsZero()}
+			h = hop{byName[prev.State].ID, s.ID, prev.Failed}
 		}
 		if !exists[h] {
 			h.dashed = !h.dashed

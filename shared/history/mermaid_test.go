@@ -46,7 +46,9 @@ const provisionASL = `{
 func TestMermaid(t *testing.T) {
 	t0 := time.Date(2026, 12, 2, 15, 0, 0, 0, time.UTC)
 	ran := func(state, typ string, attempts int, errName string, exited bool) Entry {
-		e := Entry{State: state, Type: typ, Entered: t0, Attempts: attempts, Error: errName}
+		// An error on a state that never exited: its last attempt
+		// failed (the other kind, exited, is a retried one).
+		e := Entry{State: state, Type: typ, Entered: t0, Attempts: attempts, Error: errName, Failed: errName != "" && !exited}
 		if exited {
 			e.Exited = t0.Add(time.Second)
 		}
@@ -122,6 +124,13 @@ func TestMermaid(t *testing.T) {
     class Init,Rollback visited
     class Provision,Failed failed
 `,
+		},
+		{
+			name: "a failure caught, the state exited with the Catcher's output",
+			entries: []Entry{ran("Init", "Pass", 0, "", true), {State: "Provision", Type: "Task", Entered: t0, Exited: t0.Add(time.Second), Attempts: 1, Error: "AccessDenied", Failed: true},
+				ran("Rollback", "Task", 1, "", true), ran("Failed", "Fail", 0, "", false)},
+			lines: []string{`    Provision == "catch States.ALL" ==> Rollback`, `    class Init,Rollback visited`, `    class Provision,Failed failed`},
+			not:   []string{`    Provision ==> Rollback`},
 		},
 		{
 			name: "a success through the loop, entered twice",
