@@ -48,12 +48,16 @@ var update = flag.Bool("update", false, "rewrite the CLI's golden files in testd
 // the app deployed, as an operator would: lb create, rules create (by
 // event), lb list / describe, rules list / describe, history (table, json,
 // mermaid), rules wake (then a request served through the ALB front),
-// rules sleep, lb delete (refused with a rule attached, then --force; what
-// is left checked with the AWS CLI). It compares every output with its
-// golden file in testdata/cli (normalized: IDs, times and durations
-// the backend makes up differ from run to run). `go test
-// ./cmd/autostop-local -run TestOperatorCLI -update` rewrites them;
-// AUTOSTOP_CLI_RAW_DIR=DIR also saves each output as printed there.
+// rules sleep, lb update-proxy (a good build serves; a build failing its
+// test invocation never moves the alias; one failing once served through
+// the alias is moved back), wake and sleep again as json, rules delete and
+// create in both outputs, lb delete (refused with a rule attached, then
+// --force; what is left checked with the AWS CLI), and a second load
+// balancer created and deleted as json. It compares every output with its
+// golden file in testdata/cli (normalized: IDs, times and durations the
+// backend makes up differ from run to run). `go test ./cmd/autostop-local
+// -run TestOperatorCLI -update` rewrites them; AUTOSTOP_CLI_RAW_DIR=DIR
+// also saves each output as printed there.
 func TestOperatorCLI(t *testing.T) {
 	ctx := context.Background()
 	root, err := localaws.RepoRoot()
@@ -75,18 +79,13 @@ func TestOperatorCLI(t *testing.T) {
 		t.Setenv(k, v)
 	}
 
-	raw, err := os.ReadFile(filepath.Join(root, "statemachine", "samples", "route53-existing-certificate.json"))
+	specPath := writeSpec(t, root, dir, env, "route53-existing-certificate.json")
+	raw, err := os.ReadFile(specPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s, err := spec.Parse(raw)
 	if err != nil {
-		t.Fatal(err)
-	}
-	s = env.Fill(s)
-	filled, _ := json.MarshalIndent(s, "", "  ")
-	specPath := filepath.Join(dir, "web.json")
-	if err := os.WriteFile(specPath, filled, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	n := normalizer{replace: map[string]string{specPath: "web.json", b.Endpoint(): "http://127.0.0.1:<port>"}}
@@ -97,11 +96,11 @@ func TestOperatorCLI(t *testing.T) {
 		code := cli.Run(ctx, args, &stdout, &stderr)
 		return stdout.String(), stderr.String(), code
 	}
-	golden := func(name string, args ...string) string {
+	goldenExit := func(name string, want int, args ...string) string {
 		t.Helper()
 		stdout, stderr, code := autostop(args...)
-		if code != cli.ExitOK {
-			t.Fatalf("autostop %s: exit code %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, stdout, stderr)
+		if code != want {
+			t.Fatalf("autostop %s: exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, stdout, stderr)
 		}
 		if dir := os.Getenv("AUTOSTOP_CLI_RAW_DIR"); dir != "" {
 			// The outputs as printed, for the README's examples.
@@ -109,6 +108,10 @@ func TestOperatorCLI(t *testing.T) {
 		}
 		compareGolden(t, name, n.apply(stdout, strings.HasSuffix(name, ".json")))
 		return stdout
+	}
+	golden := func(name string, args ...string) string {
+		t.Helper()
+		return goldenExit(name, cli.ExitOK, args...)
 	}
 
 	golden("lb-create.txt", "lb", "create", "-f", specPath, "--name", "cli-golden-create")
@@ -163,7 +166,9 @@ func TestOperatorCLI(t *testing.T) {
 	}
 	golden("rules-describe-running.txt", "rules", "describe", host)
 	golden("rules-wake-again.txt", "rules", "wake", "demo")
+	golden("rules-wake-again.json", "rules", "wake", "demo", "--output", "json")
 	golden("rules-sleep.txt", "rules", "sleep", "demo")
+	golden("rules-sleep-again.json", "rules", "sleep", "demo", "--output", "json")
 	golden("history-last-3.txt", "history", "--last", "3")
 
 	// Update the proxy's code: built from this checkout, tried, then
@@ -184,15 +189,58 @@ func TestOperatorCLI(t *testing.T) {
 	requireProxyVersion(t, ctx, plane, "nobody."+env.Domain, after)
 	golden("history-update.txt", "history", "cli-golden-update")
 
-	bad := badProxyPackage(t, root, dir)
-	stdout, stderr, code := autostop("lb", "update-proxy", s.Name, "--zip", bad, "--name", "cli-golden-update-bad")
-	if code != cli.ExitFailed || !strings.Contains(stdout, "Error: CheckFailed") {
-		t.Errorf("update-proxy with a bad build: exit code %d, want %d and CheckFailed\nstdout:\n%s\nstderr:\n%s", code, cli.ExitFailed, stdout, stderr)
+	bad := testProxyPackage(t, root, dir, "./shared/localaws/testdata/versionfn")
+	stdout = goldenExit("lb-update-proxy-bad.txt", cli.ExitFailed, "lb", "update-proxy", s.Name, "--zip", bad, "--name", "cli-golden-update-bad")
+	if !strings.Contains(stdout, "Error: CheckFailed") || !strings.Contains(stdout, "did not move") {
+		t.Errorf("update-proxy with a bad build: want CheckFailed and the alias unmoved:\n%s", stdout)
 	}
 	if now := aliasVersion(t, ctx, lc); now != after {
 		t.Errorf("after a failed update-proxy the alias is at version %s, want %s", now, after)
 	}
 	requireProxyVersion(t, ctx, plane, "nobody."+env.Domain, after)
+
+	// A build that passes its test invocation but fails once it serves
+	// (through the alias): the alias moves, the verification through the
+	// target group's target fails, the alias moves back.
+	broken := testProxyPackage(t, root, dir, "./cmd/autostop-local/testdata/aliasbrokenproxy")
+	stdout = goldenExit("lb-update-proxy-moved-back.json", cli.ExitFailed, "lb", "update-proxy", s.Name, "--zip", broken, "--name", "cli-golden-update-broken", "--output", "json")
+	var fail cli.Failure
+	if err := json.Unmarshal([]byte(stdout), &fail); err != nil || fail.Error != "CheckFailed" || fail.Alias == nil || !fail.Alias.MovedBack || fail.Alias.Version != after {
+		t.Errorf("update-proxy of a build that fails once served: %v %+v, want CheckFailed and the alias moved back to %s:\n%s", err, fail.Alias, after, stdout)
+	}
+	if now := aliasVersion(t, ctx, lc); now != after {
+		t.Errorf("after the alias was moved back it is at version %s, want %s", now, after)
+	}
+	requireProxyVersion(t, ctx, plane, "nobody."+env.Domain, after)
+	golden("history-update-moved-back.txt", "history", "cli-golden-update-broken")
+
+	// The good build again, as json: a new version serves.
+	t.Chdir(root)
+	stdout = golden("lb-update-proxy.json", "lb", "update-proxy", s.Name, "--build", "--local", "--name", "cli-golden-update-again", "--output", "json")
+	t.Chdir(filepath.Join(root, "cmd", "autostop-local"))
+	var updated struct{ Version, PreviousVersion string }
+	if err := json.Unmarshal([]byte(stdout), &updated); err != nil || updated.PreviousVersion != after || updated.Version == after {
+		t.Errorf("update-proxy --output json: %v %+v, want a move from version %s", err, updated, after)
+	}
+	after = aliasVersion(t, ctx, lc)
+	requireProxyVersion(t, ctx, plane, "nobody."+env.Domain, after)
+
+	// Wake and sleep again, as json.
+	golden("rules-wake.json", "rules", "wake", "demo", "--output", "json")
+	if status, _, body, err := get(ctx, plane.URL(host), "application/json"); err != nil || status != 200 || !strings.Contains(body, instance) {
+		t.Errorf("after 'rules wake --output json': GET %s → %d, %v, %q; want 200 from %s", plane.URL(host), status, err, body, instance)
+	}
+	golden("rules-sleep.json", "rules", "sleep", "demo", "--output", "json")
+
+	// Detach the rule and attach it again, in both outputs.
+	golden("rules-delete.txt", "rules", "delete", "demo")
+	golden("rules-list-after-delete.txt", "rules", "list")
+	golden("rules-create.json", "rules", "create", "-f", rulePath, "--output", "json")
+	golden("rules-delete.json", "rules", "delete", "demo", "--output", "json")
+	if _, stderr, code := autostop("rules", "delete", "demo"); code != cli.ExitNotFound {
+		t.Errorf("rules delete of a deleted rule: exit code %d, want %d\n%s", code, cli.ExitNotFound, stderr)
+	}
+	golden("rules-create-again.txt", "rules", "create", "-f", rulePath)
 
 	// Delete: refused while the rule is attached; with --force the rule is
 	// detached first. A record and a target group another tool made stay.
@@ -203,6 +251,13 @@ func TestOperatorCLI(t *testing.T) {
 	foreignRecord, foreignGroup := addForeignResources(t, ctx, cfg, env)
 	golden("lb-delete.txt", "lb", "delete", s.Name, "--force", "--name", "cli-golden-delete")
 	golden("history-delete.txt", "history", "cli-golden-delete")
+
+	// Another load balancer (HTTP only, DNS elsewhere), created and
+	// deleted as json.
+	httpSpec := writeSpec(t, root, dir, env, "other-dns-http-only.json")
+	n.replace[httpSpec] = "http.json"
+	golden("lb-create.json", "lb", "create", "-f", httpSpec, "--name", "cli-golden-create-http", "--output", "json")
+	golden("lb-delete.json", "lb", "delete", "autostop-http", "--name", "cli-golden-delete-http", "--output", "json")
 	golden("lb-list-empty.txt", "lb", "list")
 	golden("rules-list-empty.json", "rules", "list", "--output", "json")
 	if _, stderr, code := autostop("lb", "delete", s.Name, "--name", "cli-golden-delete-again"); code != cli.ExitNotFound {
@@ -300,22 +355,25 @@ func requireProxyVersion(t *testing.T, ctx context.Context, plane *dataPlane, ho
 	}
 }
 
-// badProxyPackage zips a function that answers no ALB response (the
-// local runner's test function): its test invocation must fail.
-func badProxyPackage(t *testing.T, root, dir string) string {
+// testProxyPackage builds the test function pkg (a path from the
+// repository's root) for this machine and zips it; it returns the zip's
+// path. The local runner's versionfn answers no ALB response (its test
+// invocation fails); aliasbrokenproxy fails only through the alias.
+func testProxyPackage(t *testing.T, root, dir, pkg string) string {
 	t.Helper()
-	bin := filepath.Join(dir, "bad", "bootstrap")
-	build := exec.Command("go", "build", "-o", bin, "./shared/localaws/testdata/versionfn")
+	name := filepath.Base(pkg)
+	bin := filepath.Join(dir, name, "bootstrap")
+	build := exec.Command("go", "build", "-o", bin, pkg)
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the bad proxy: %v\n%s", err, out)
+		t.Fatalf("build %s: %v\n%s", pkg, err, out)
 	}
-	pkg, err := lambdapkg.ZipFile(bin)
+	zipped, err := lambdapkg.ZipFile(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "bad.zip")
-	if err := os.WriteFile(path, pkg, 0o600); err != nil {
+	path := filepath.Join(dir, name+".zip")
+	if err := os.WriteFile(path, zipped, 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -393,7 +451,9 @@ var normalizations = []struct {
 	{regexp.MustCompile(`\bZ[0-9A-Z]{8,32}\b`), "Z<zone>"},
 	{regexp.MustCompile(`-\d{6,}\.`), "-<n>."},
 	{regexp.MustCompile(`\b\d+m\d\ds\b|\b\d+\.\ds\b`), "<dur>"},
-	{regexp.MustCompile(`"(attempts|version)": \d+`), `"$1": <n>`},
+	{regexp.MustCompile(`"(attempts|version|checks)": \d+`), `"$1": <n>`},
+	// A test function's process ID, quoted in a failed check's cause.
+	{regexp.MustCompile(`\\?"pid\\?":\d+`), `"pid":<n>`},
 	{regexp.MustCompile(`:\d+:function:`), ":<acct>:function:"},
 	{regexp.MustCompile(`-[0-9a-f]{8}-(sleep-)?\d{13}\b`), "-<hash>-$1<ms>"},
 	{regexp.MustCompile(`/rule-\d+\b`), "/rule-<n>"},
@@ -505,4 +565,25 @@ func realign(out string) string {
 	flush()
 
 	return b.String()
+}
+
+// writeSpec writes the sample spec name, filled with the seeded
+// environment, into dir and returns its path.
+func writeSpec(t *testing.T, root, dir string, env *localenv.Environment, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(root, "statemachine", "samples", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := spec.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filled, _ := json.MarshalIndent(env.Fill(s), "", "  ")
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, filled, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	return path
 }
