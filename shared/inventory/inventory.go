@@ -133,36 +133,16 @@ const proxySuffix = "-proxy"
 // proxyTargetGroups returns the Lambda target groups named "*-proxy" that
 // carry autostop's tags: one per load balancer.
 func (r Reader) proxyTargetGroups(ctx context.Context) ([]proxy, error) {
-	var candidates []elbtypes.TargetGroup
-	in := &elbv2.DescribeTargetGroupsInput{}
-	for {
-		out, err := r.ELBv2.DescribeTargetGroups(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("describe target groups: %w", err)
-		}
-		for _, tg := range out.TargetGroups {
-			if tg.TargetType == elbtypes.TargetTypeEnumLambda && strings.HasSuffix(aws.ToString(tg.TargetGroupName), proxySuffix) {
-				candidates = append(candidates, tg)
-			}
-		}
-		if aws.ToString(out.NextMarker) == "" {
-			break
-		}
-		in.Marker = out.NextMarker
-	}
-	arns := make([]string, len(candidates))
-	for i, tg := range candidates {
-		arns[i] = aws.ToString(tg.TargetGroupArn)
-	}
-	tags, err := targetgroup.TagsOf(ctx, r.ELBv2, arns)
+	candidates, err := targetgroup.ListTagged(ctx, r.ELBv2, func(tg elbtypes.TargetGroup) bool {
+		return tg.TargetType == elbtypes.TargetTypeEnumLambda && strings.HasSuffix(aws.ToString(tg.TargetGroupName), proxySuffix)
+	})
 	if err != nil {
 		return nil, err
 	}
 
 	var out []proxy
-	for _, tg := range candidates {
-		arn := aws.ToString(tg.TargetGroupArn)
-		t := tags[arn]
+	for _, c := range candidates {
+		tg, arn, t := c.Group, c.ARN(), c.Tags
 		name := t[ownership.LoadBalancerKey]
 		if name == "" || !ownership.OwnedByLoadBalancer(t, name) {
 			continue

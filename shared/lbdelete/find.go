@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
@@ -83,10 +82,10 @@ func Find(ctx context.Context, c FindClients, in Input) (Found, error) {
 		return Found{}, err
 	}
 	for _, g := range groups {
-		if aws.ToString(g.group.TargetGroupName) == targetgroup.ProxyName(name) {
-			f.Domain = g.tags[ownership.DomainKey]
-			if len(g.group.LoadBalancerArns) > 0 {
-				f.LoadBalancerARN = g.group.LoadBalancerArns[0]
+		if aws.ToString(g.Group.TargetGroupName) == targetgroup.ProxyName(name) {
+			f.Domain = g.Tags[ownership.DomainKey]
+			if len(g.Group.LoadBalancerArns) > 0 {
+				f.LoadBalancerARN = g.Group.LoadBalancerArns[0]
 			}
 		}
 	}
@@ -107,7 +106,7 @@ func Find(ctx context.Context, c FindClients, in Input) (Found, error) {
 		}
 	}
 	for _, g := range groups {
-		add("target-group", aws.ToString(g.group.TargetGroupArn))
+		add("target-group", aws.ToString(g.Group.TargetGroupArn))
 	}
 
 	groupIDs, err := c.ownedSecurityGroups(ctx, name)
@@ -168,44 +167,15 @@ func Find(ctx context.Context, c FindClients, in Input) (Found, error) {
 	return f, nil
 }
 
-// taggedGroup is a target group with its tags.
-type taggedGroup struct {
-	group elbtypes.TargetGroup
-	tags  map[string]string
-}
-
 // ownedTargetGroups returns the target groups carrying the load balancer's
 // tag: its proxy target group and its rules' target groups.
-func (c FindClients) ownedTargetGroups(ctx context.Context, name string) ([]taggedGroup, error) {
-	var all []elbtypes.TargetGroup
-	in := &elbv2.DescribeTargetGroupsInput{}
-	for {
-		out, err := c.ELBv2.DescribeTargetGroups(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("describe target groups: %w", err)
-		}
-		all = append(all, out.TargetGroups...)
-		if aws.ToString(out.NextMarker) == "" {
-			break
-		}
-		in.Marker = out.NextMarker
-	}
-	arns := make([]string, len(all))
-	for i, g := range all {
-		arns[i] = aws.ToString(g.TargetGroupArn)
-	}
-	tags, err := targetgroup.TagsOf(ctx, c.ELBv2, arns)
+func (c FindClients) ownedTargetGroups(ctx context.Context, name string) ([]targetgroup.Tagged, error) {
+	all, err := targetgroup.ListTagged(ctx, c.ELBv2, nil)
 	if err != nil {
 		return nil, err
 	}
-	var out []taggedGroup
-	for _, g := range all {
-		if t := tags[aws.ToString(g.TargetGroupArn)]; ownership.OwnedByLoadBalancer(t, name) {
-			out = append(out, taggedGroup{group: g, tags: t})
-		}
-	}
 
-	return out, nil
+	return slices.DeleteFunc(all, func(g targetgroup.Tagged) bool { return !ownership.OwnedByLoadBalancer(g.Tags, name) }), nil
 }
 
 // findLoadBalancer finds the ALB: the one the proxy target group is

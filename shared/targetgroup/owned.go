@@ -3,12 +3,11 @@ package targetgroup
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/autostop/autostop/shared/ownership"
 	"github.com/autostop/autostop/shared/step"
@@ -117,29 +116,14 @@ func deleteOwnedBy(ctx context.Context, e OwnedDeleter, lbName string, attempts 
 // tags, its proxy target group excepted, in listing order.
 func ownedBy(ctx context.Context, e OwnedDeleter, lbName string) ([]string, error) {
 	proxy := ProxyName(lbName)
-	var arns []string
-	pages := elbv2.NewDescribeTargetGroupsPaginator(e, &elbv2.DescribeTargetGroupsInput{})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list target groups: %w", err)
-		}
-		for _, tg := range page.TargetGroups {
-			if aws.ToString(tg.TargetGroupName) != proxy {
-				arns = append(arns, aws.ToString(tg.TargetGroupArn))
-			}
-		}
-	}
-
-	// A group deleted since the list has no tags: skipped.
-	tags, err := TagsOf(ctx, e, arns)
+	groups, err := ListTagged(ctx, e, func(g elbtypes.TargetGroup) bool { return aws.ToString(g.TargetGroupName) != proxy })
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, arn := range arns {
-		if t, ok := tags[arn]; ok && ownership.OwnedByLoadBalancer(t, lbName) {
-			out = append(out, arn)
+	for _, g := range groups {
+		if ownership.OwnedByLoadBalancer(g.Tags, lbName) {
+			out = append(out, g.ARN())
 		}
 	}
 
