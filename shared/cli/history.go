@@ -207,21 +207,14 @@ func candidateMachines(ctx context.Context, states StepFunctions, stateMachine s
 		return []string{arn}, nil
 	}
 	var out []string
-	var token *string
-	for {
-		page, err := states.ListStateMachines(ctx, &sfn.ListStateMachinesInput{NextToken: token})
-		if err != nil {
-			return nil, fmt.Errorf("list state machines: %w", err)
+	err := eachStateMachine(ctx, states, func(name, arn string) bool {
+		if strings.HasPrefix(name, app.NamePrefix) {
+			out = append(out, arn)
 		}
-		for _, m := range page.StateMachines {
-			if strings.HasPrefix(aws.ToString(m.Name), app.NamePrefix) {
-				out = append(out, aws.ToString(m.StateMachineArn))
-			}
-		}
-		if aws.ToString(page.NextToken) == "" {
-			break
-		}
-		token = page.NextToken
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, notFound(errors.New("no autostop state machine in this account and region: deploy autostop first " +

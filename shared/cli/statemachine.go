@@ -27,27 +27,45 @@ type StepFunctions interface {
 }
 
 // findStateMachine returns the ARN of the state machine called nameOrARN
-// (an ARN is returned as is), reading every page of ListStateMachines.
+// (an ARN is returned as is), reading pages until it is found.
 func findStateMachine(ctx context.Context, states StepFunctions, nameOrARN string) (string, error) {
 	if strings.HasPrefix(nameOrARN, "arn:") {
 		return nameOrARN, nil
 	}
-
-	var token *string
-	for {
-		out, err := states.ListStateMachines(ctx, &sfn.ListStateMachinesInput{NextToken: token})
-		if err != nil {
-			return "", fmt.Errorf("list state machines: %w", err)
+	var found string
+	err := eachStateMachine(ctx, states, func(name, arn string) bool {
+		if name == nameOrARN {
+			found = arn
 		}
-		for _, m := range out.StateMachines {
-			if aws.ToString(m.Name) == nameOrARN {
-				return aws.ToString(m.StateMachineArn), nil
+		return found == ""
+	})
+	if err != nil {
+		return "", err
+	}
+	if found == "" {
+		return "", fmt.Errorf("no state machine named %q in this account and region: deploy autostop first "+
+			"(or, on the local backend, run 'make up'), or pass --state-machine NAME|ARN", nameOrARN)
+	}
+
+	return found, nil
+}
+
+// eachStateMachine calls yield with each state machine's name and ARN,
+// reading pages of ListStateMachines until yield returns false or none
+// is left.
+func eachStateMachine(ctx context.Context, states StepFunctions, yield func(name, arn string) bool) error {
+	pages := sfn.NewListStateMachinesPaginator(states, &sfn.ListStateMachinesInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list state machines: %w", err)
+		}
+		for _, m := range page.StateMachines {
+			if !yield(aws.ToString(m.Name), aws.ToString(m.StateMachineArn)) {
+				return nil
 			}
 		}
-		if aws.ToString(out.NextToken) == "" {
-			return "", fmt.Errorf("no state machine named %q in this account and region: deploy autostop first "+
-				"(or, on the local backend, run 'make up'), or pass --state-machine NAME|ARN", nameOrARN)
-		}
-		token = out.NextToken
 	}
+
+	return nil
 }
