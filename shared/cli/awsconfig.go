@@ -78,20 +78,44 @@ func NewClient(ctx context.Context, o ClientOptions) (StepFunctions, Endpoint, e
 	return sfn.NewFromConfig(cfg), e, nil
 }
 
-// states builds the Step Functions client from the global flags; a missing
-// region is a usage error.
+// states builds the Step Functions client from the global flags (or
+// c.NewClient); a missing region is a usage error.
 func (c *CLI) states(ctx context.Context) (StepFunctions, Endpoint, error) {
-	newClient := c.NewClient
-	if newClient == nil {
-		newClient = NewClient
+	if c.NewClient == nil {
+		cfg, e, err := c.awsConfig(ctx)
+		if err != nil {
+			return nil, e, err
+		}
+		return sfn.NewFromConfig(cfg), e, nil
 	}
-	states, e, err := newClient(ctx, c.global.ClientOptions)
-	switch {
-	case errors.Is(err, errNoRegion):
-		return nil, e, usageErrorf("%v", err)
-	case err != nil:
-		return nil, e, failed(err)
+	states, e, err := c.NewClient(ctx, c.global.ClientOptions)
+	if err != nil {
+		return nil, e, configError(err)
 	}
 
 	return states, e, nil
+}
+
+// awsConfig loads the AWS configuration from the global flags, once per
+// run; a missing region is a usage error.
+func (c *CLI) awsConfig(ctx context.Context) (aws.Config, Endpoint, error) {
+	if c.loaded != nil {
+		return c.loaded.cfg, c.loaded.endpoint, nil
+	}
+	cfg, e, err := LoadConfig(ctx, c.global.ClientOptions)
+	if err != nil {
+		return aws.Config{}, e, configError(err)
+	}
+	c.loaded = &loadedConfig{cfg: cfg, endpoint: e}
+
+	return cfg, e, nil
+}
+
+// configError is the command error for a configuration that did not load.
+func configError(err error) error {
+	if errors.Is(err, errNoRegion) {
+		return usageErrorf("%v", err)
+	}
+
+	return failed(err)
 }

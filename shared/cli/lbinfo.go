@@ -24,12 +24,9 @@ const EnvRulesTable = "AUTOSTOP_RULES_TABLE"
 
 // reader builds what list and describe read with, from the global flags.
 func (c *CLI) reader(ctx context.Context) (inventory.Reader, *rulestore.Store, error) {
-	cfg, _, err := LoadConfig(ctx, c.global.ClientOptions)
-	switch {
-	case errors.Is(err, errNoRegion):
-		return inventory.Reader{}, nil, usageErrorf("%v", err)
-	case err != nil:
-		return inventory.Reader{}, nil, failed(err)
+	cfg, _, err := c.awsConfig(ctx)
+	if err != nil {
+		return inventory.Reader{}, nil, err
 	}
 	table := os.Getenv(EnvRulesTable)
 	if table == "" {

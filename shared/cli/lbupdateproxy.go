@@ -129,9 +129,9 @@ func (c *CLI) lbUpdateProxy(ctx context.Context, lbName string, f updateProxyFla
 	sum := sha256.Sum256(pkg)
 	codeSha := base64.StdEncoding.EncodeToString(sum[:])
 
-	cfg, _, err := LoadConfig(ctx, c.global.ClientOptions)
+	cfg, _, err := c.awsConfig(ctx)
 	if err != nil {
-		return failed(err)
+		return err
 	}
 	lc := lambda.NewFromConfig(cfg)
 	fmt.Fprintf(progressOut, "Uploading %.1f MB to %s $LATEST (nothing invokes $LATEST: the load balancers invoke its alias)\n", float64(len(pkg))/1e6, function)

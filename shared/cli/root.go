@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 )
 
@@ -68,6 +69,14 @@ type CLI struct {
 	Random io.Reader
 
 	global globalFlags
+	// loaded is the AWS configuration of this run, once loaded (awsConfig).
+	loaded *loadedConfig
+}
+
+// loadedConfig is LoadConfig's result, kept for the run.
+type loadedConfig struct {
+	cfg      aws.Config
+	endpoint Endpoint
 }
 
 // globalFlags are the flags every command takes.

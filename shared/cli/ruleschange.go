@@ -132,9 +132,9 @@ func (c *CLI) putAndFollow(ctx context.Context, detailType, detail, machineID st
 	if err != nil {
 		return failed(unreachable(err, endpoint))
 	}
-	cfg, _, err := LoadConfig(ctx, c.global.ClientOptions)
+	cfg, _, err := c.awsConfig(ctx)
 	if err != nil {
-		return failed(err)
+		return err
 	}
 	out, err := eventbridge.NewFromConfig(cfg).PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
 		EventBusName: aws.String(eventstart.EventBusName), Source: aws.String(eventstart.Source),
