@@ -74,22 +74,18 @@ func RuleOf(it rulestore.Item) Rule {
 // Describe returns the load balancer called name with its listeners,
 // proxy targets and rules; ErrNotFound when autostop has none of that name.
 func (r Reader) Describe(ctx context.Context, name string) (Detail, error) {
-	all, err := r.LoadBalancers(ctx)
+	inv, err := r.read(ctx)
 	if err != nil {
 		return Detail{}, err
 	}
-	i := slices.IndexFunc(all, func(lb LoadBalancer) bool { return lb.Name == name })
+	i := slices.IndexFunc(inv.loadBalancers, func(lb LoadBalancer) bool { return lb.Name == name })
 	if i < 0 {
 		return Detail{}, fmt.Errorf("load balancer %s: %w", name, ErrNotFound)
 	}
-	d := Detail{LoadBalancer: all[i], SecurityGroups: []string{}, Listeners: []Listener{}, ProxyTargets: []string{}, Rules: []Rule{}}
+	d := Detail{LoadBalancer: inv.loadBalancers[i], SecurityGroups: []string{}, Listeners: []Listener{}, ProxyTargets: []string{}, Rules: []Rule{}}
 
 	if d.LoadBalancer.ARN != "" {
-		albs, err := r.describeLoadBalancers(ctx, []string{d.LoadBalancer.ARN})
-		if err != nil {
-			return Detail{}, err
-		}
-		d.SecurityGroups = append(d.SecurityGroups, albs[d.LoadBalancer.ARN].SecurityGroups...)
+		d.SecurityGroups = append(d.SecurityGroups, inv.securityGroups[d.LoadBalancer.ARN]...)
 		if d.Listeners, err = r.listeners(ctx, d.LoadBalancer.ARN); err != nil {
 			return Detail{}, err
 		}
@@ -103,11 +99,7 @@ func (r Reader) Describe(ctx context.Context, name string) (Detail, error) {
 			d.ProxyTargets = append(d.ProxyTargets, aws.ToString(h.Target.Id))
 		}
 	}
-	items, err := r.Rules.List(ctx)
-	if err != nil {
-		return Detail{}, err
-	}
-	for _, it := range items {
+	for _, it := range inv.rules {
 		if it.LoadBalancer == name {
 			d.Rules = append(d.Rules, RuleOf(it))
 		}

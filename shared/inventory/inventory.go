@@ -73,13 +73,31 @@ type LoadBalancer struct {
 
 // LoadBalancers returns every autostop load balancer, by name.
 func (r Reader) LoadBalancers(ctx context.Context) ([]LoadBalancer, error) {
-	proxies, err := r.proxyTargetGroups(ctx)
+	inv, err := r.read(ctx)
 	if err != nil {
 		return nil, err
 	}
+
+	return inv.loadBalancers, nil
+}
+
+// inventory is what LoadBalancers reads, with what Describe needs more of
+// it.
+type inventory struct {
+	loadBalancers  []LoadBalancer      // by name
+	securityGroups map[string][]string // ALB ARN -> its security groups
+	rules          []rulestore.Item
+}
+
+// read reads the load balancers, their ALBs and the rules.
+func (r Reader) read(ctx context.Context) (inventory, error) {
+	proxies, err := r.proxyTargetGroups(ctx)
+	if err != nil {
+		return inventory{}, err
+	}
 	items, err := r.Rules.List(ctx)
 	if err != nil {
-		return nil, err
+		return inventory{}, err
 	}
 	ruleCount := map[string]int{}
 	for _, it := range items {
@@ -94,13 +112,17 @@ func (r Reader) LoadBalancers(ctx context.Context) ([]LoadBalancer, error) {
 	}
 	albs, err := r.describeLoadBalancers(ctx, lbARNs)
 	if err != nil {
-		return nil, err
+		return inventory{}, err
 	}
 	lbTags, err := targetgroup.TagsOf(ctx, r.ELBv2, lbARNs)
 	if err != nil {
-		return nil, err
+		return inventory{}, err
 	}
 
+	sgs := map[string][]string{}
+	for arn, alb := range albs {
+		sgs[arn] = alb.SecurityGroups
+	}
 	out := make([]LoadBalancer, 0, len(proxies))
 	for _, p := range proxies {
 		lb := LoadBalancer{Name: p.name, Domain: p.domain, ProxyTargetGroupARN: p.arn, State: "missing", Rules: ruleCount[p.name]}
@@ -119,7 +141,7 @@ func (r Reader) LoadBalancers(ctx context.Context) ([]LoadBalancer, error) {
 	}
 	slices.SortFunc(out, func(a, b LoadBalancer) int { return cmp.Compare(a.Name, b.Name) })
 
-	return out, nil
+	return inventory{loadBalancers: out, securityGroups: sgs, rules: items}, nil
 }
 
 // proxy is a load balancer's proxy target group.
