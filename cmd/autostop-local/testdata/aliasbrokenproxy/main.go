@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -34,15 +35,6 @@ func throughAlias(arn string) bool {
 	if len(parts) != 8 {
 		return false
 	}
-	q := parts[7]
-	if q == "$LATEST" {
-		return false
-	}
-	for _, r := range q {
-		if r < '0' || r > '9' {
-			return true
-		}
-	}
-
-	return false
+	_, err := strconv.Atoi(parts[7]) // a version number
+	return parts[7] != "$LATEST" && err != nil
 }
